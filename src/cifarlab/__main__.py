@@ -1,0 +1,3 @@
+from cifarlab.cli.main import main
+
+raise SystemExit(main())

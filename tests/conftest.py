@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny data sets written in each supported form, an isolated cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cifarlab.data.synthetic import make_synthetic, tar_directory, write_image_folder, write_python_batches
+
+SHARED_JPEG = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own cache directory and no inherited data source."""
+    home = tmp_path / "cifarlab-home"
+    monkeypatch.setenv("CIFARLAB_HOME", str(home))
+    monkeypatch.delenv("CIFARLAB_DATA", raising=False)
+    return home
+
+
+@pytest.fixture
+def tiny():
+    return make_synthetic(train_per_class=5, test_per_class=2, seed=1)
+
+
+@pytest.fixture
+def tiny_png_folder(tmp_path, tiny):
+    return write_image_folder(tiny, tmp_path / "png-folder", ".png")
+
+
+@pytest.fixture
+def learnable_folder(tmp_path):
+    """A data set an MLP can learn in a few dozen steps, as a PNG image folder."""
+    data = make_synthetic(train_per_class=30, test_per_class=10, noise=30.0, seed=3)
+    return write_image_folder(data, tmp_path / "learnable", ".png")
+
+
+@pytest.fixture
+def real_data_path():
+    if not SHARED_JPEG.is_file():
+        pytest.skip(f"real CIFAR-10 copy not found at {SHARED_JPEG} (needs ../shared/data beside the checkout)")
+    return SHARED_JPEG
+
+
+__all__ = ["SHARED_JPEG", "tar_directory", "write_python_batches"]

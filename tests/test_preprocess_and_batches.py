@@ -1,0 +1,106 @@
+"""Standardisation, views, hold-out split, batch order and augmentation."""
+
+import numpy as np
+import pytest
+import torch
+
+from cifarlab.data.augment import random_crop, random_flip
+from cifarlab.data.batches import BatchSchedule, chunks
+from cifarlab.data.preprocess import channel_stats, hold_out, prepare
+from cifarlab.errors import CifarlabError
+
+
+def test_channel_stats_match_numpy(tiny):
+    mean, std = channel_stats(tiny.train_images, chunk=7)
+    pixels = tiny.train_images.reshape(-1, 3) / 255.0
+    np.testing.assert_allclose(mean, pixels.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(std, pixels.std(0), rtol=1e-5)
+
+
+def test_prepare_standardises_with_training_statistics_only(tiny):
+    prepared = prepare(tiny, "flat")
+    assert prepared.train.x.dtype == np.float32 and prepared.train.x.shape == (50, 3072)
+    per_channel = prepared.train.x.reshape(-1, 32, 32, 3).reshape(-1, 3)
+    np.testing.assert_allclose(per_channel.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(per_channel.std(0), 1, atol=1e-4)
+    mean, std = channel_stats(tiny.train_images)
+    np.testing.assert_allclose(prepared.test.x[0, :3], (tiny.test_images[0, 0, 0] / 255.0 - mean) / std, rtol=1e-5)
+
+
+def test_nchw_view_puts_channels_first(tiny):
+    prepared = prepare(tiny, "nchw")
+    flat = prepare(tiny, "flat")
+    assert prepared.train.x.shape == (50, 3, 32, 32)
+    np.testing.assert_array_equal(prepared.train.x[3, :, 5, 7], flat.train.x[3].reshape(32, 32, 3)[5, 7])
+
+
+def test_validation_split_is_disjoint_and_seeded(tiny):
+    (kept_x, kept_y), (held_x, held_y) = hold_out(tiny.train_images, tiny.train_labels, 10, seed=5)
+    assert len(held_y) == 10 and len(kept_y) == 40
+    again = hold_out(tiny.train_images, tiny.train_labels, 10, seed=5)[1][0]
+    np.testing.assert_array_equal(held_x, again)
+    seen = {img.tobytes() for img in kept_x}
+    assert not any(img.tobytes() in seen for img in held_x)
+
+
+def test_validation_statistics_are_excluded(tiny):
+    prepared = prepare(tiny, "flat", val_size=10, seed=0)
+    assert len(prepared.val.y) == 10 and len(prepared.train.y) == 40
+    (kept_x, _), _ = hold_out(tiny.train_images, tiny.train_labels, 10, seed=0)
+    np.testing.assert_allclose(prepared.mean, channel_stats(kept_x)[0])
+
+
+def test_bad_validation_size_is_a_user_error(tiny):
+    with pytest.raises(CifarlabError, match="validation size"):
+        prepare(tiny, "flat", val_size=50)
+
+
+def test_batches_cover_each_epoch_exactly_once():
+    schedule = BatchSchedule(n=20, batch_size=5, seed=0)
+    epoch = np.concatenate([schedule(step) for step in range(4)])
+    assert sorted(epoch) == list(range(20))
+
+
+def test_batches_reshuffle_between_epochs():
+    schedule = BatchSchedule(n=20, batch_size=5, seed=0)
+    assert not np.array_equal(schedule(0), schedule(4))
+
+
+def test_batches_are_a_function_of_seed_and_step():
+    first, second = BatchSchedule(100, 8, seed=3), BatchSchedule(100, 8, seed=3)
+    order = [first(s) for s in range(30)]
+    np.testing.assert_array_equal(order[25], second(25))  # jumping straight to a step (resume)
+    assert not np.array_equal(BatchSchedule(100, 8, seed=4)(0), order[0])
+
+
+def test_incomplete_last_batch_is_dropped():
+    schedule = BatchSchedule(n=10, batch_size=4, seed=0)
+    assert schedule.steps_per_epoch == 2
+    assert all(len(schedule(s)) == 4 for s in range(6))
+
+
+def test_batch_size_larger_than_data_is_a_user_error():
+    with pytest.raises(CifarlabError, match="batch size"):
+        BatchSchedule(n=10, batch_size=11, seed=0)
+
+
+def test_chunks_cover_range():
+    assert [(s.start, s.stop) for s in chunks(10, 4)] == [(0, 4), (4, 8), (8, 10)]
+
+
+def test_flip_mirrors_about_half_the_images():
+    images = torch.arange(2 * 1 * 2 * 3, dtype=torch.float32).reshape(2, 1, 2, 3).repeat(50, 1, 1, 1)
+    flipped = random_flip(images, torch.Generator().manual_seed(0))
+    mirrored = (flipped == images.flip(-1)).all(dim=(1, 2, 3))
+    unchanged = (flipped == images).all(dim=(1, 2, 3))
+    assert bool((mirrored | unchanged).all()) and 20 < int(mirrored.sum()) < 80
+
+
+def test_crop_is_a_shifted_window_of_the_reflect_padded_image():
+    images = torch.randn(16, 3, 8, 8)
+    cropped = random_crop(images, 2, torch.Generator().manual_seed(1))
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2), mode="reflect")
+    assert cropped.shape == images.shape
+    for i in range(16):
+        windows = [padded[i, :, r:r + 8, c:c + 8] for r in range(5) for c in range(5)]
+        assert any(torch.equal(cropped[i], w) for w in windows)
