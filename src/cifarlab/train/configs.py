@@ -1,0 +1,81 @@
+"""One frozen dataclass per trainable model, holding the study's defaults.
+
+The CLI options are generated from these fields (help text in `metadata`), and the
+resolved config is printed and saved as config.json in every run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+def option(default, help: str, choices=None):
+    metadata = {"help": help, **({"choices": choices} if choices else {})}
+    return field(default=default, metadata=metadata)
+
+
+SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Fields every trainer shares."""
+
+    steps: int = option(1500, "number of optimisation steps (mini-batches)")
+    batch_size: int = option(200, "mini-batch size")
+    lr: float = option(2e-3, "peak learning rate")
+    eval_every: int = option(100, "evaluate train and test metrics every this many steps")
+    optimizer: str = option("sgd", "optimiser", ("sgd", "adam"))
+    momentum: float = option(0.0, "SGD momentum")
+    nesterov: bool = option(False, "Nesterov momentum for SGD")
+    weight_decay: float = option(0.0, "L2 weight decay")
+    schedule: str = option("constant", "learning-rate schedule: constant, cosine decay to 0, "
+                                       "or step (x0.1 at 50%% and 75%% of the steps)", SCHEDULES)
+    warmup_steps: int = option(0, "linear learning-rate warm-up from 0 over this many steps")
+    val_size: int = option(0, "hold out this many training images as a validation set (0: none)")
+    train_eval_size: int = option(10000, "training images used for train metrics: a fixed sample "
+                                         "drawn with the seed (0: the whole training set)")
+    early_stop: int = option(0, "stop when the monitored loss has not improved for this many "
+                                "evaluations, keeping the best weights (0: off)")
+    seed: int = option(42, "seed for initialisation, batch order, dropout and augmentation")
+
+    def __post_init__(self):
+        positive = ("steps", "batch_size", "eval_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"--lr must be positive, got {self.lr}")
+        for name in ("val_size", "train_eval_size", "warmup_steps", "early_stop", "weight_decay", "momentum"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
+            raise ValueError("--nesterov needs --optimizer sgd and --momentum > 0")
+
+
+@dataclass(frozen=True)
+class NumpyMLPConfig(TrainConfig):
+    """Study part 1: the NumPy MLP (defaults: the report's run)."""
+
+    hidden: tuple[int, ...] = option((100,), "hidden layer sizes, comma-separated")
+    activation: str = option("leaky_relu", "hidden activation", ("relu", "leaky_relu"))
+    neg_slope: float = option(0.02, "LeakyReLU negative slope")
+    batch_norm: bool = option(False, "batch normalisation after each hidden linear layer")
+    dropout: float = option(0.0, "dropout probability after each hidden activation")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+
+def config_to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(config_cls, values: dict):
+    """Inverse of config_to_dict (JSON turns tuples into lists); unknown keys are ignored."""
+    hints = {f.name: f for f in dataclasses.fields(config_cls)}
+    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in hints}
+    return config_cls(**clean)

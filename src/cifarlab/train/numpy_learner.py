@@ -1,0 +1,79 @@
+"""The NumPy MLP behind the trainer's learner interface."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cifarlab.data.batches import chunks
+from cifarlab.numpy_nn.dropout import Dropout
+from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
+from cifarlab.numpy_nn.optim import build_optimizer
+from cifarlab.numpy_nn.sequential import Sequential, build_mlp
+from cifarlab.train.configs import NumpyMLPConfig
+from cifarlab.train.rundir import atomic_write_bytes
+
+EVAL_CHUNK = 5000
+
+
+def build_numpy_mlp(cfg: NumpyMLPConfig, n_in: int = 3072, n_out: int = 10, input_grad: bool = False) -> Sequential:
+    return build_mlp(n_in, cfg.hidden, n_out, cfg.seed, cfg.activation, cfg.neg_slope, cfg.batch_norm,
+                     cfg.dropout, input_grad=input_grad)
+
+
+def predict_logits(model: Sequential, x: np.ndarray) -> np.ndarray:
+    """Eval-mode logits (N, C) in chunks, so memory stays bounded on the full test set."""
+    model.eval()
+    try:
+        return np.concatenate([model.forward(x[part]) for part in chunks(len(x), EVAL_CHUNK)])
+    finally:
+        model.train()
+
+
+class NumpyLearner:
+    weights_name = "model.npz"
+
+    def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):
+        self.model = build_numpy_mlp(cfg, n_out=n_out)
+        self.optimizer = build_optimizer(cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+        self.loss = SoftmaxCrossEntropy()
+        self.params = self.model.parameters()  # the arrays themselves: updated in place
+
+    def train_step(self, x, y, lr):
+        logits = self.model.forward(x)
+        loss = self.loss.forward(logits, y)
+        self.model.backward(self.loss.backward())
+        self.optimizer.lr = lr
+        self.optimizer.step(self.params, self.model.gradients())
+        return loss
+
+    def evaluate(self, x, y):
+        log_probs = log_softmax(predict_logits(self.model, x))
+        accuracy = float(np.mean(log_probs.argmax(axis=1) == y))
+        loss = float(-log_probs[np.arange(len(y)), y].mean())
+        return accuracy, loss
+
+    def _dropouts(self) -> list[Dropout]:
+        return [m for m in self.model.modules if isinstance(m, Dropout)]
+
+    def save(self, path: Path, loop_state: dict) -> None:
+        arrays = {f"model/{k}": v for k, v in {**self.model.parameters(), **self.model.buffers()}.items()}
+        arrays.update({f"optim/{k}": v for k, v in self.optimizer.state().items()})
+        rng_states = [d.rng.bit_generator.state for d in self._dropouts()]
+        arrays["meta"] = np.asarray(json.dumps({"loop": loop_state, "rng": rng_states}))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def load(self, path: Path) -> dict:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {k: saved[k] for k in saved.files}
+        self.model.load({k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")})
+        self.optimizer.load_state({k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")})
+        meta = json.loads(str(arrays["meta"]))
+        for dropout, state in zip(self._dropouts(), meta["rng"]):
+            dropout.rng.bit_generator.state = state
+        return meta["loop"]
