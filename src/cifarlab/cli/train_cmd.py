@@ -49,10 +49,11 @@ def run_train(args) -> int:
 
     entry = get_model(args.model)
     if args.resume:
-        model, cfg, _ = load_run(args.resume)
+        model, cfg, record = load_run(args.resume)
         if model != args.model:
             raise CifarlabError(f"{args.resume} is a {model} run, not {args.model}")
         run_dir = args.resume
+        args.data = args.data or record["data_source"]
     else:
         overrides = preset_overrides(entry.presets[args.preset], args.argv) if args.preset else {}
         cfg = config_from_args(entry.config_cls, args, **overrides)

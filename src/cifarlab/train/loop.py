@@ -104,10 +104,13 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     return history
 
 
+MIN_IMPROVEMENT = 1e-4  # a loss lower by less than this is no improvement (it is creeping, not learning)
+
+
 def _early_stopping(state: dict, metrics: dict, cfg: TrainConfig, step: int) -> bool:
     """Track the monitored loss (validation if held out, else test); True when patience runs out."""
     monitored = metrics["val" if "val" in metrics else "test"][1]
-    if monitored < state["best_loss"]:
+    if monitored < state["best_loss"] - MIN_IMPROVEMENT:
         state.update(best_loss=monitored, best_step=step, stale_evals=0)
     else:
         state["stale_evals"] += 1

@@ -1,0 +1,182 @@
+"""`cifarlab train numpy-mlp` and `cifarlab evaluate` end to end on a tiny synthetic set."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cifarlab.cli.main import main
+from cifarlab.train import loop
+
+RUN_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "model.npz", "curves.png",
+             "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
+TINY = ["--hidden", "32", "--steps", "40", "--batch-size", "20", "--eval-every", "10", "--lr", "0.05",
+        "--train-eval-size", "0", "--quiet"]
+
+
+def train(folder, out, *extra):
+    return main(["train", "numpy-mlp", "--data", str(folder), "--out", str(out), *TINY, *extra])
+
+
+def test_run_directory_holds_every_file(learnable_folder, tmp_path):
+    assert train(learnable_folder, tmp_path / "run") == 0
+    run = tmp_path / "run"
+    assert RUN_FILES <= {p.name for p in run.iterdir()}
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "numpy-mlp" and config["config"]["hidden"] == [32] and config["seed"] == 42
+    assert "cifarlab" in config["code_version"] and len(config["normalization"]["mean"]) == 3
+    np.testing.assert_array_equal(np.load(run / "steps.npy"), [10, 20, 30, 40])
+    assert np.load(run / "test_accuracy.npy").shape == (4,)
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (run / "history.csv").read_text().splitlines()[0].startswith("step,train_accuracy")
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_a_learnable_set_is_learned(learnable_folder, tmp_path):
+    train(learnable_folder, tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8 and metrics["step"] == 40
+
+
+def test_evaluate_reproduces_the_final_metrics_exactly(learnable_folder, tmp_path, capsys):
+    train(learnable_folder, tmp_path / "run")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+def test_final_table_is_printed(learnable_folder, tmp_path, capsys):
+    train(learnable_folder, tmp_path / "run")
+    out = capsys.readouterr().out
+    assert "final metrics at step 40" in out and "test" in out and "train" in out
+
+
+def test_same_seed_gives_identical_runs(learnable_folder, tmp_path):
+    train(learnable_folder, tmp_path / "a", "--dropout", "0.2")
+    train(learnable_folder, tmp_path / "b", "--dropout", "0.2")
+    np.testing.assert_array_equal(np.load(tmp_path / "a" / "test_loss.npy"), np.load(tmp_path / "b" / "test_loss.npy"))
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, monkeypatch):
+    options = ("--dropout", "0.2", "--optimizer", "adam", "--lr", "0.003", "--batch-norm")
+    train(learnable_folder, tmp_path / "whole", *options)
+
+    original_fit_eval = loop.write_history
+    calls = {"n": 0}
+
+    def kill_after_second_evaluation(run_dir, history):
+        original_fit_eval(run_dir, history)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process dies mid-run, after the step-20 checkpoint's history
+
+    monkeypatch.setattr(loop, "write_history", kill_after_second_evaluation)
+    assert train(learnable_folder, tmp_path / "killed", *options) == 130
+    monkeypatch.setattr(loop, "write_history", original_fit_eval)
+    assert main(["train", "numpy-mlp", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    for name in ("test_loss.npy", "train_accuracy.npy"):
+        np.testing.assert_array_equal(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name))
+
+
+def test_early_stopping_rule_counts_evaluations_without_improvement():
+    from cifarlab.train.configs import NumpyMLPConfig
+
+    cfg = NumpyMLPConfig(early_stop=2)
+    state = {"best_loss": float("inf"), "best_step": 0, "stale_evals": 0}
+    stops = [loop._early_stopping(state, {"test": (0.0, loss)}, cfg, step)
+             for step, loss in enumerate([3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.0], start=1)]
+    assert stops == [False, False, False, False, False, True, False]
+    assert state["best_step"] == 7  # the last call, past the stop, shows the counter resets
+
+
+def test_early_stopping_monitors_validation_when_held_out():
+    from cifarlab.train.configs import NumpyMLPConfig
+
+    state = {"best_loss": 1.0, "best_step": 1, "stale_evals": 0}
+    loop._early_stopping(state, {"test": (0.0, 0.1), "val": (0.0, 2.0)}, NumpyMLPConfig(early_stop=1), 2)
+    assert state["best_step"] == 1 and state["stale_evals"] == 1
+
+
+def test_early_stopping_run_keeps_the_best_weights(tmp_path, capsys):
+    from cifarlab.data.synthetic import make_synthetic, write_image_folder
+
+    # few, very noisy training images and a large step: memorised within a few evaluations
+    noisy = write_image_folder(make_synthetic(4, 10, noise=250.0, seed=5), tmp_path / "noisy")
+    code = main(["train", "numpy-mlp", "--data", str(noisy), "--out", str(tmp_path / "run"), "--hidden", "256",
+                 "--steps", "400", "--batch-size", "20", "--eval-every", "10", "--lr", "0.5",
+                 "--train-eval-size", "0", "--early-stop", "3", "--quiet"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert metrics["stopped_at"] < 400
+    best = history["step"].index(metrics["step"])
+    assert metrics["test_loss"] == history["test_loss"][best]
+    assert all(later > metrics["test_loss"] - loop.MIN_IMPROVEMENT for later in history["test_loss"][best + 1:])
+    capsys.readouterr()
+    main(["evaluate", str(tmp_path / "run")])
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+def test_diverging_loss_stops_with_a_clear_message(learnable_folder, tmp_path, capsys):
+    code = train(learnable_folder, tmp_path / "run", "--lr", "1e30", "--steps", "40")
+    err = capsys.readouterr().err
+    assert code == 2 and "training loss became" in err and err.count("\n") == 1
+
+
+def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, monkeypatch):
+    from cifarlab.train import registry
+
+    original = registry.model_registry
+
+    def with_preset():
+        models = original()
+        entry = models["numpy-mlp"]
+        models["numpy-mlp"] = type(entry)(entry.config_cls, entry.layout, entry.make_learner, entry.summary,
+                                          {"probe": {"momentum": 0.5, "steps": 999}})
+        return models
+
+    monkeypatch.setattr(registry, "model_registry", with_preset)
+    assert train(learnable_folder, tmp_path / "run", "--preset", "probe") == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert config["momentum"] == 0.5 and config["steps"] == 40
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--steps", "0"], "--steps must be positive"),
+    (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+    (["--batch-size", "100000"], "batch size"),
+    (["--nesterov"], "--nesterov needs"),
+])
+def test_bad_options_are_one_line_errors(learnable_folder, tmp_path, capsys, bad, message):
+    assert train(learnable_folder, tmp_path / "run", *bad) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_unparseable_hidden_sizes_are_rejected(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "numpy-mlp", "--hidden", "100,abc"])
+    assert exit_info.value.code == 2 and "comma-separated integers" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_overwritten(learnable_folder, tmp_path, capsys):
+    train(learnable_folder, tmp_path / "run")
+    assert train(learnable_folder, tmp_path / "run") == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_evaluate_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_plot_compares_runs(learnable_folder, tmp_path):
+    train(learnable_folder, tmp_path / "a")
+    train(learnable_folder, tmp_path / "b", "--lr", "0.01")
+    assert main(["plot", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "both.png")]) == 0
+    assert (tmp_path / "both.png").stat().st_size > 10000
+
+
+def test_gradcheck_command_passes(capsys):
+    assert main(["gradcheck"]) == 0
+    assert "12 passed, 0 failed" in capsys.readouterr().out
