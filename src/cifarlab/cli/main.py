@@ -14,7 +14,7 @@ from cifarlab.errors import CifarlabError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cifarlab.cli import data_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd, train_cmd
+    from cifarlab.cli import data_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd, predict_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="cifarlab",
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cifarlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data_cmd, train_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd):
+    for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, plot_cmd):
         module.register(commands)
     return parser
 

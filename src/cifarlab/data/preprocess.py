@@ -84,8 +84,8 @@ def prepare(data: CifarData, layout: str = "flat", val_size: int = 0, seed: int 
         train, val = hold_out(*train, size=val_size, seed=seed)
     mean, std = channel_stats(train[0])
 
-    def shaped(images, labels):
-        return Split(views[layout](standardize(images, mean, std)), labels)
+    def shaped(images, labels):  # labels copied: the cache's arrays are read-only memory maps
+        return Split(views[layout](standardize(images, mean, std)), np.array(labels, dtype=np.int64))
 
     return PreparedData(
         train=shaped(*train),

@@ -70,6 +70,54 @@ class NumpyMLPConfig(TrainConfig):
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
 
 
+@dataclass(frozen=True)
+class TorchTrainConfig(TrainConfig):
+    """Fields of every torch model."""
+
+    optimizer: str = option("adam", "optimiser (Adam betas 0.9, 0.999)", ("sgd", "adam", "adamw"))
+    device: str = option("auto", "device: cuda when available with auto", ("auto", "cpu", "cuda"))
+    threads: int = option(0, "CPU threads for torch (0: torch's default)")
+    eval_batch_size: int = option(1000, "batch size for evaluation")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.threads < 0 or self.eval_batch_size <= 0:
+            raise ValueError("--threads must be >= 0 and --eval-batch-size positive")
+
+
+@dataclass(frozen=True)
+class TorchMLPConfig(TorchTrainConfig):
+    """Study part 2: the PyTorch MLP (defaults: the study's first run)."""
+
+    hidden: tuple[int, ...] = option((100,), "hidden layer sizes, comma-separated")
+    activation: str = option("leaky_relu", "hidden activation", ("relu", "leaky_relu"))
+    neg_slope: float = option(0.02, "LeakyReLU negative slope")
+    batch_norm: str = option("none", "batch norm after each hidden linear layer: torch's or a custom form",
+                             ("none", "torch", "autograd", "function"))
+    dropout: float = option(0.0, "dropout probability after each hidden activation")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class ConvNetConfig(TorchTrainConfig):
+    """Study part 4: the VGG-like ConvNet with the study's protocol as defaults."""
+
+    steps: int = option(5000, "number of optimisation steps (mini-batches)")
+    batch_size: int = option(32, "mini-batch size")
+    lr: float = option(1e-4, "peak learning rate")
+    eval_every: int = option(500, "evaluate train and test metrics every this many steps")
+    train_eval_size: int = option(0, "training images used for train metrics (0: the whole training set, "
+                                     "as in the study)")
+    batch_norm: str = option("torch", "batch norm form: torch's or a custom 2-D form", ("torch", "autograd", "function"))
+    augment: bool = option(False, "random crop (reflect padding) and horizontal flip of training batches")
+    crop_padding: int = option(4, "padding of the random crop")
+    channels_last: bool = option(True, "NHWC memory format (faster convolutions on CPU and GPU)")
+
+
 def config_to_dict(config) -> dict:
     return dataclasses.asdict(config)
 

@@ -56,6 +56,9 @@ class NumpyLearner:
         loss = float(-log_probs[np.arange(len(y)), y].mean())
         return accuracy, loss
 
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(log_softmax(predict_logits(self.model, x)))
+
     def _dropouts(self) -> list[Dropout]:
         return [m for m in self.model.modules if isinstance(m, Dropout)]
 

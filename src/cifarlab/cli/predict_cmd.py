@@ -1,0 +1,61 @@
+"""`cifarlab predict RUN_DIR IMAGE...`: top-3 classes for image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cifarlab.errors import CifarlabError
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("predict", help="classify image files with a trained run",
+                                 description="Print the top-3 classes with probabilities for each image. "
+                                             "Images of any size are converted to RGB and resized to 32x32 "
+                                             "(bicubic), as the models were trained on 32x32 images.")
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
+    parser.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="image files Pillow can read")
+    parser.add_argument("--top", type=int, default=3, help="how many classes to print (default: 3)")
+    parser.set_defaults(handler=run_predict)
+
+
+def load_image_32(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+    """(32, 32, 3) uint8 and the original (width, height)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise CifarlabError(f"image {path} does not exist")
+    try:
+        with Image.open(path) as image:
+            size = image.size
+            rgb = image.convert("RGB").resize((32, 32), Image.Resampling.BICUBIC)
+            return np.asarray(rgb), size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise CifarlabError(f"{path} is not an image Pillow can read ({exc})") from None
+
+
+def run_predict(args) -> int:
+    from cifarlab.data.preprocess import flat_view, nchw_view, standardize
+    from cifarlab.train.registry import get_model
+    from cifarlab.train.run import load_run
+
+    model, cfg, record = load_run(args.run_dir)
+    entry = get_model(model)
+    classes = record["classes"]
+    loaded = [load_image_32(path) for path in args.images]  # all checked before any work
+    learner = entry.make_learner(cfg, len(classes))
+    weights = args.run_dir / learner.weights_name
+    if not weights.exists():
+        raise CifarlabError(f"{weights} not found: the run has no saved weights yet")
+    learner.load(weights)
+    norm = record["normalization"]
+    images = standardize(np.stack([pixels for pixels, _ in loaded]), np.float32(norm["mean"]), np.float32(norm["std"]))
+    view = flat_view if entry.layout == "flat" else nchw_view
+    probabilities = learner.probabilities(view(images).astype(np.float32))
+    top = max(1, min(args.top, len(classes)))
+    for path, (_, (width, height)), probs in zip(args.images, loaded, probabilities):
+        note = "" if (width, height) == (32, 32) else f", resized from {width}x{height} to 32x32"
+        ranked = np.argsort(probs)[::-1][:top]
+        print(f"{path} ({model}{note}): " + ", ".join(f"{classes[i]} {probs[i]:.1%}" for i in ranked))
+    return 0

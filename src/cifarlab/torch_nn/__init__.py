@@ -1,0 +1,1 @@
+"""PyTorch models only: no training code, no CLI."""

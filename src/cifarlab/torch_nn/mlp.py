@@ -1,0 +1,36 @@
+"""The PyTorch MLP: the NumPy engine's network, with optional batch norm and dropout."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cifarlab.torch_nn.batchnorm import BATCH_NORMS_1D
+
+
+class MLP(nn.Module):
+    """x: (B, 3072) float32 -> logits (B, classes).
+
+    Per hidden size: Linear -> (batch norm) -> ReLU/LeakyReLU -> (dropout). Layer names
+    follow the NumPy engine's Sequential ('net.0.weight' ~ '0.weight').
+    """
+
+    def __init__(self, n_in: int = 3072, hidden: tuple[int, ...] = (100,), n_out: int = 10,
+                 activation: str = "leaky_relu", neg_slope: float = 0.02, batch_norm: str = "none",
+                 dropout: float = 0.0):
+        super().__init__()
+        if batch_norm != "none" and batch_norm not in BATCH_NORMS_1D:
+            raise ValueError(f"unknown batch norm {batch_norm!r}: use none or one of {sorted(BATCH_NORMS_1D)}")
+        layers: list[nn.Module] = []
+        sizes = (n_in, *hidden)
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            layers.append(nn.Linear(fan_in, fan_out))
+            if batch_norm != "none":
+                layers.append(BATCH_NORMS_1D[batch_norm](fan_out))
+            layers.append(nn.LeakyReLU(neg_slope) if activation == "leaky_relu" else nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(sizes[-1], n_out))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)

@@ -1,0 +1,136 @@
+"""`cifarlab train mlp|convnet`, `evaluate` and `predict` end to end on tiny synthetic data."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cifarlab.cli.main import main
+from cifarlab.train import loop
+
+TORCH_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "checkpoint.pt", "curves.png",
+               "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
+MLP = ["mlp", "--hidden", "64", "--steps", "30", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+       "--train-eval-size", "0", "--quiet"]
+CONVNET = ["convnet", "--steps", "6", "--batch-size", "8", "--eval-every", "3", "--lr", "1e-3",
+           "--eval-batch-size", "64", "--quiet"]
+
+
+def train(folder, out, arguments, *extra):
+    return main(["train", arguments[0], "--data", str(folder), "--out", str(out), *arguments[1:], *extra])
+
+
+@pytest.mark.parametrize("arguments", [MLP, CONVNET], ids=["mlp", "convnet"])
+def test_torch_run_directory_matches_the_numpy_one(learnable_folder, tmp_path, arguments):
+    assert train(learnable_folder, tmp_path / "run", arguments) == 0
+    assert TORCH_FILES <= {p.name for p in (tmp_path / "run").iterdir()}
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics) >= {"test_accuracy", "test_loss", "train_accuracy", "train_loss", "step"}
+
+
+def test_torch_mlp_learns_the_synthetic_set(learnable_folder, tmp_path):
+    train(learnable_folder, tmp_path / "run", MLP)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("norm", ["torch", "autograd", "function"])
+def test_mlp_trains_with_each_batch_norm_form(learnable_folder, tmp_path, norm):
+    assert train(learnable_folder, tmp_path / "run", MLP, "--batch-norm", norm, "--dropout", "0.1") == 0
+
+
+@pytest.mark.parametrize("arguments", [MLP, CONVNET], ids=["mlp", "convnet"])
+def test_evaluate_reproduces_a_torch_run(learnable_folder, tmp_path, capsys, arguments):
+    train(learnable_folder, tmp_path / "run", arguments)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+def test_killed_convnet_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, monkeypatch):
+    options = ("--augment", "--batch-norm", "function", "--steps", "9")
+    train(learnable_folder, tmp_path / "whole", CONVNET, *options)
+    original = loop.write_history
+    calls = {"n": 0}
+
+    def die_after_second_evaluation(run_dir, history):
+        original(run_dir, history)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "write_history", die_after_second_evaluation)
+    assert train(learnable_folder, tmp_path / "killed", CONVNET, *options) == 130
+    monkeypatch.setattr(loop, "write_history", original)
+    assert main(["train", "convnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),
+                                   rtol=1e-6)
+
+
+def test_resume_with_the_wrong_model_is_refused(learnable_folder, tmp_path, capsys):
+    train(learnable_folder, tmp_path / "run", MLP)
+    assert main(["train", "convnet", "--resume", str(tmp_path / "run")]) == 2
+    assert "is a mlp run" in capsys.readouterr().err
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(learnable_folder, tmp_path, capsys, monkeypatch):
+    from cifarlab.train.torch_learner import TorchLearner
+
+    real_step, calls = TorchLearner.train_step, {"n": 0}
+
+    def blows_up_at_step_15(self, x, y, lr):
+        calls["n"] += 1
+        loss = real_step(self, x, y, lr)
+        return float("nan") if calls["n"] >= 15 else loss
+
+    monkeypatch.setattr(TorchLearner, "train_step", blows_up_at_step_15)
+    assert train(learnable_folder, tmp_path / "run", MLP) == 2
+    err = capsys.readouterr().err
+    assert "loss became nan at step 15" in err and "(step 10)" in err
+    monkeypatch.setattr(TorchLearner, "train_step", real_step)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["step"] == [10]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert f"{history['test_accuracy'][0]:.2%}" in capsys.readouterr().out
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(learnable_folder, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert train(learnable_folder, tmp_path / "run", MLP, "--device", "cuda") == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+@pytest.fixture
+def trained_mlp(learnable_folder, tmp_path):
+    train(learnable_folder, tmp_path / "run", MLP)
+    return tmp_path / "run"
+
+
+def test_predict_names_the_right_class_for_training_images(trained_mlp, learnable_folder, capsys):
+    image = learnable_folder / "train" / "horse" / "0003.png"
+    assert main(["predict", str(trained_mlp), str(image)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.split(": ", 1)[1].startswith("horse") and line.count("%") == 3
+
+
+def test_predict_resizes_other_sizes_and_reads_jpeg(trained_mlp, learnable_folder, tmp_path, capsys):
+    big = tmp_path / "big.jpg"
+    Image.open(learnable_folder / "test" / "ship" / "0001.png").resize((96, 64)).save(big, quality=95)
+    assert main(["predict", str(trained_mlp), str(big), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "resized from 96x64 to 32x32" in out and out.count("%") == 2
+
+
+@pytest.mark.parametrize("make_bad, message", [
+    (lambda p: p / "missing.png", "does not exist"),
+    (lambda p: (p / "notes.png").write_text("not an image") and p / "notes.png", "not an image"),
+])
+def test_predict_rejects_bad_files(trained_mlp, tmp_path, capsys, make_bad, message):
+    assert main(["predict", str(trained_mlp), str(make_bad(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
