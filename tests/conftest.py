@@ -37,10 +37,17 @@ def learnable_folder(tmp_path):
     return write_image_folder(data, tmp_path / "learnable", ".png")
 
 
+@pytest.fixture(scope="session")
+def real_data_home(tmp_path_factory):
+    """One cache for all real-data tests, so the JPEG archive is decoded once per session."""
+    return tmp_path_factory.mktemp("real-data-home")
+
+
 @pytest.fixture
-def real_data_path():
+def real_data_path(real_data_home, monkeypatch):
     if not SHARED_JPEG.is_file():
         pytest.skip(f"real CIFAR-10 copy not found at {SHARED_JPEG} (needs ../shared/data beside the checkout)")
+    monkeypatch.setenv("CIFARLAB_HOME", str(real_data_home))
     return SHARED_JPEG
 
 

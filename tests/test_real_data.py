@@ -14,3 +14,26 @@ def test_shared_jpeg_copy_has_the_cifar10_counts(real_data_path):
     assert data.classes[:3] == ("airplane", "automobile", "bird") and len(data.classes) == 10
     assert np.bincount(data.train_labels).tolist() == [5000] * 10
     assert np.bincount(data.test_labels).tolist() == [1000] * 10
+
+
+def run_metrics(main, tmp_path, *arguments):
+    import json
+
+    assert main(["train", *arguments, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    return json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+
+def test_numpy_mlp_learns_real_cifar10_in_300_steps(real_data_path, tmp_path):
+    from cifarlab.cli.main import main
+
+    metrics = run_metrics(main, tmp_path, "numpy-mlp", "--data", str(real_data_path), "--steps", "300",
+                          "--eval-every", "300", "--momentum", "0.9", "--train-eval-size", "2000")
+    assert metrics["test_accuracy"] > 0.35
+
+
+def test_torch_mlp_learns_real_cifar10_in_300_steps(real_data_path, tmp_path):
+    from cifarlab.cli.main import main
+
+    metrics = run_metrics(main, tmp_path, "mlp", "--data", str(real_data_path), "--steps", "300",
+                          "--eval-every", "300", "--train-eval-size", "2000")
+    assert metrics["test_accuracy"] > 0.35

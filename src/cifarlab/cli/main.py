@@ -14,7 +14,7 @@ from cifarlab.errors import CifarlabError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cifarlab.cli import data_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd, predict_cmd, train_cmd
+    from cifarlab.cli import data_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd, predict_cmd, reproduce_cmd, sweep_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="cifarlab",
@@ -23,14 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cifarlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, plot_cmd):
+    for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, plot_cmd, sweep_cmd, reproduce_cmd):
         module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
+    from cifarlab.cli.sweep_cmd import shorthand
+
+    argv = shorthand(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     args.argv = argv
     try:

@@ -44,12 +44,13 @@ def best_path(run_dir: Path, learner: Learner) -> Path:
 
 
 def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, resume: bool = False,
-        progress: bool = True) -> History:
+        progress: bool = True, on_evaluation=None) -> History:
     """Train for cfg.steps, evaluating every cfg.eval_every steps; returns the learning curves.
 
     With `resume`, continue from the checkpoint in run_dir: the batch order and learning
     rate are functions of the step, and the learner restores its RNG states, so the run
-    ends exactly as an uninterrupted one would.
+    ends exactly as an uninterrupted one would. `on_evaluation(step, latest_metrics)` is
+    called after each checkpoint (a sweep reports to its pruner there, and may raise).
     """
     from tqdm.auto import tqdm
 
@@ -96,6 +97,8 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
         if cfg.early_stop and state["best_step"] == done:
             learner.save(best_path(run_dir, learner), state)
         bar.set_postfix(loss=f"{loss:.3f}", train=f"{metrics['train'][0]:.1%}", test=f"{metrics['test'][0]:.1%}")
+        if on_evaluation is not None:
+            on_evaluation(done, history.latest())
         if stop:
             bar.write(f"early stop at step {done}: no improvement for {cfg.early_stop} evaluations "
                       f"since step {state['best_step']}")

@@ -76,7 +76,7 @@ def format_table(metrics: dict, title: str) -> str:
 
 
 def train_run(model: str, cfg, run_dir: Path, data: str | None = None, resume: bool = False,
-              progress: bool = True) -> dict:
+              progress: bool = True, on_evaluation=None) -> dict:
     """Train `model` with `cfg` into `run_dir`; returns the final metrics."""
     entry = get_model(model)
     seed_everything(cfg.seed)
@@ -88,7 +88,7 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, resume: b
         raise CifarlabError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
     atomic_write_json(run_dir / "config.json", record)
     learner = entry.make_learner(cfg, len(prepared.classes))
-    history = fit(learner, prepared, cfg, run_dir, resume=resume, progress=progress)
+    history = fit(learner, prepared, cfg, run_dir, resume=resume, progress=progress, on_evaluation=on_evaluation)
     best_step = None
     if cfg.early_stop:
         state = learner.load(best_path(run_dir, learner))

@@ -1,0 +1,1 @@
+"""Reproduction of the study: every table and figure from this project's own runs."""
