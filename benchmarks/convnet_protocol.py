@@ -10,7 +10,7 @@ whole train (50,000) and test (10,000) sets.
 
 "plain" is what a straightforward script does: contiguous NCHW tensors, model.eval()
 under torch.no_grad(), evaluation in batches of 100. "cifarlab" is the trainer's path:
-channels_last, torch.inference_mode(), evaluation batches of 1000.
+channels_last, torch.inference_mode(), evaluation batches of 100 (1000 measured slower).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from cifarlab.data import load_cifar10, prepare
 from cifarlab.torch_nn.convnet import ConvNet
 
 VARIANTS = {"plain": {"channels_last": False, "eval_batch": 100, "inference_mode": False},
-            "cifarlab": {"channels_last": True, "eval_batch": 1000, "inference_mode": True}}
+            "cifarlab": {"channels_last": True, "eval_batch": 100, "inference_mode": True}}
 
 
 def make(variant: str, seed: int = 0):

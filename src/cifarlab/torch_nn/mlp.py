@@ -8,7 +8,9 @@ from cifarlab.torch_nn.batchnorm import BATCH_NORMS_1D
 
 
 class MLP(nn.Module):
-    """x: (B, 3072) float32 -> logits (B, classes).
+    """x: (B, 3072) or images (B, 3, 32, 32) float32 -> logits (B, classes).
+
+    Taking images lets the trainer augment them (crop, flip) before the MLP flattens them.
 
     Per hidden size: Linear -> (batch norm) -> ReLU/LeakyReLU -> (dropout). Layer names
     follow the NumPy engine's Sequential ('net.0.weight' ~ '0.weight').
@@ -33,4 +35,4 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.net(x)
+        return self.net(x.flatten(1))

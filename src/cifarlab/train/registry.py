@@ -11,7 +11,7 @@ from cifarlab.errors import CifarlabError
 @dataclass(frozen=True)
 class ModelEntry:
     config_cls: type
-    layout: str  # "flat" for MLPs, "nchw" for ConvNets
+    layout: str  # "flat" (B, 3072) for the NumPy MLP; "nchw" images for torch models, augmentable
     make_learner: Callable  # (config, number of classes) -> Learner
     summary: str
     presets: dict[str, dict] = field(default_factory=dict)
@@ -35,7 +35,7 @@ def _torch_mlp(cfg, classes):
     from cifarlab.train.torch_learner import TorchLearner
 
     model = MLP(3072, cfg.hidden, classes, cfg.activation, cfg.neg_slope, cfg.batch_norm, cfg.dropout)
-    return TorchLearner(model, cfg)
+    return TorchLearner(model, cfg, cfg.crop_padding if cfg.augment else None)
 
 
 def _convnet(cfg, classes):
@@ -53,7 +53,7 @@ def model_registry() -> dict[str, ModelEntry]:
         "numpy-mlp": ModelEntry(NumpyMLPConfig, "flat", _numpy_mlp,
                                 "NumPy MLP with hand-written backward (study part 1)",
                                 presets={"study": {}, "best": NUMPY_MLP_BEST}),
-        "mlp": ModelEntry(TorchMLPConfig, "flat", _torch_mlp, "PyTorch MLP (study part 2)",
+        "mlp": ModelEntry(TorchMLPConfig, "nchw", _torch_mlp, "PyTorch MLP (study part 2)",
                           presets={"study": {},
                                    "study-best": {"hidden": (500, 500, 500), "lr": 3e-3, "batch_size": 250}}),
         "convnet": ModelEntry(ConvNetConfig, "nchw", _convnet, "the study's VGG-like ConvNet (study part 4)",
