@@ -51,4 +51,29 @@ def real_data_path(real_data_home, monkeypatch):
     return SHARED_JPEG
 
 
+@pytest.fixture
+def kill_after_evaluations(monkeypatch):
+    """`arm(n)`: the n-th evaluation's curves are written, then the process 'dies' before
+    that evaluation's checkpoint (KeyboardInterrupt: the CLI exits 130); `disarm()` undoes it."""
+    from cifarlab.train import loop
+
+    original = loop.write_history
+
+    def arm(evaluations: int):
+        calls = {"n": 0}
+
+        def dying_write_history(run_dir, history):
+            original(run_dir, history)
+            calls["n"] += 1
+            if calls["n"] == evaluations:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(loop, "write_history", dying_write_history)
+
+    def disarm():
+        monkeypatch.setattr(loop, "write_history", original)
+
+    return arm, disarm
+
+
 __all__ = ["SHARED_JPEG", "tar_directory", "write_python_batches"]

@@ -57,22 +57,13 @@ def test_same_seed_gives_identical_runs(learnable_folder, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "a" / "test_loss.npy"), np.load(tmp_path / "b" / "test_loss.npy"))
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, monkeypatch):
+def test_killed_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, kill_after_evaluations):
     options = ("--dropout", "0.2", "--optimizer", "adam", "--lr", "0.003", "--batch-norm")
     train(learnable_folder, tmp_path / "whole", *options)
-
-    original_fit_eval = loop.write_history
-    calls = {"n": 0}
-
-    def kill_after_second_evaluation(run_dir, history):
-        original_fit_eval(run_dir, history)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the process dies mid-run, after the step-20 checkpoint's history
-
-    monkeypatch.setattr(loop, "write_history", kill_after_second_evaluation)
+    arm, disarm = kill_after_evaluations
+    arm(2)  # dies after the step-20 curves, before the step-20 checkpoint
     assert train(learnable_folder, tmp_path / "killed", *options) == 130
-    monkeypatch.setattr(loop, "write_history", original_fit_eval)
+    disarm()
     assert main(["train", "numpy-mlp", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
     for name in ("test_loss.npy", "train_accuracy.npy"):
         np.testing.assert_array_equal(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name))

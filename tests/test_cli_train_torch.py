@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from cifarlab.cli.main import main
-from cifarlab.train import loop
 
 TORCH_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "checkpoint.pt", "curves.png",
                "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
@@ -47,21 +46,13 @@ def test_evaluate_reproduces_a_torch_run(learnable_folder, tmp_path, capsys, arg
     assert "reproduced exactly" in capsys.readouterr().out
 
 
-def test_killed_convnet_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, monkeypatch):
+def test_killed_convnet_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, kill_after_evaluations):
     options = ("--augment", "--batch-norm", "function", "--steps", "9")
     train(learnable_folder, tmp_path / "whole", CONVNET, *options)
-    original = loop.write_history
-    calls = {"n": 0}
-
-    def die_after_second_evaluation(run_dir, history):
-        original(run_dir, history)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(loop, "write_history", die_after_second_evaluation)
+    arm, disarm = kill_after_evaluations
+    arm(2)
     assert train(learnable_folder, tmp_path / "killed", CONVNET, *options) == 130
-    monkeypatch.setattr(loop, "write_history", original)
+    disarm()
     assert main(["train", "convnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
     for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
         np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),

@@ -11,19 +11,7 @@ import dataclasses
 import typing
 
 from cifarlab.errors import CifarlabError
-
-
-def parse_int_list(text: str) -> tuple[int, ...]:
-    """'500,500,500' -> (500, 500, 500); '' or 'none' -> () (no hidden layer)."""
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 500,500,500, got {text!r}") from None
-    if any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return values
+from cifarlab.train.configs import parse_int_list
 
 
 def _option_kwargs(field: dataclasses.Field, hint) -> dict:

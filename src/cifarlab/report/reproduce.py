@@ -77,13 +77,14 @@ def figure(source: Path, out_dir: Path, name: str, caption: str) -> str:
     return f"![{caption}]({name})\n\n*{caption}*\n"
 
 
-def part_numpy(out_dir, runs, budget, data, log):
-    cfg = budget.shrink(get_model("numpy-mlp").config_cls())
-    run_dir = runs / "part1-numpy-mlp"
-    metrics = run_or_reuse("numpy-mlp", cfg, run_dir, data, log)
-    title = "Table 1: NumPy MLP (study part 1)"
-    return [table(title, metrics, run_dir, "cifarlab train numpy-mlp"),
-            figure(run_dir / "curves.png", out_dir, "figure1.png", "Figure 1: NumPy MLP learning curves")]
+def part_single_run(model: str, part: int, title: str, figure_name: str, caption: str,
+                    out_dir, runs, budget, data, log):
+    """A part that is one run with the model's study defaults: its table and its figure."""
+    cfg = budget.shrink(get_model(model).config_cls())
+    run_dir = runs / f"part{part}-{model}"
+    metrics = run_or_reuse(model, cfg, run_dir, data, log)
+    return [table(title, metrics, run_dir, f"cifarlab train {model}"),
+            figure(run_dir / "curves.png", out_dir, figure_name, caption)]
 
 
 def part_mlp(out_dir, runs, budget, data, log, experiments_dir: Path):
@@ -141,15 +142,6 @@ def part_batchnorm(log):
     return ["\n".join(rows) + "\n"]
 
 
-def part_convnet(out_dir, runs, budget, data, log):
-    cfg = budget.shrink(get_model("convnet").config_cls())
-    run_dir = runs / "part4-convnet"
-    metrics = run_or_reuse("convnet", cfg, run_dir, data, log)
-    title = "Table 3: VGG-like ConvNet (study part 4)"
-    return [table(title, metrics, run_dir, "cifarlab train convnet"),
-            figure(run_dir / "curves.png", out_dir, "figure4.png", "Figure 4: ConvNet learning curves")]
-
-
 def reproduce(out_dir: Path, data: str | None, parts=PARTS, budget: Budget = Budget(),
               experiments_dir: Path = Path("experiments"), log=print) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,13 +150,15 @@ def reproduce(out_dir: Path, data: str | None, parts=PARTS, budget: Budget = Bud
                 f"Budget: {budget.scale:g} x the study's steps" + (" (quick smoke version)" if budget.scale < 1 else ""),
                 ""]
     if 1 in parts:
-        sections += part_numpy(out_dir, runs, budget, data, log)
+        sections += part_single_run("numpy-mlp", 1, "Table 1: NumPy MLP (study part 1)", "figure1.png",
+                                    "Figure 1: NumPy MLP learning curves", out_dir, runs, budget, data, log)
     if 2 in parts:
         sections += part_mlp(out_dir, runs, budget, data, log, experiments_dir)
     if 3 in parts:
         sections += part_batchnorm(log)
     if 4 in parts:
-        sections += part_convnet(out_dir, runs, budget, data, log)
+        sections += part_single_run("convnet", 4, "Table 3: VGG-like ConvNet (study part 4)", "figure4.png",
+                                    "Figure 4: ConvNet learning curves", out_dir, runs, budget, data, log)
     report = out_dir / "REPORT.md"
     atomic_write_bytes(report, ("\n".join(sections) + "\n").encode())
     return report

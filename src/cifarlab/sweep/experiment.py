@@ -29,8 +29,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cifarlab.cli.options import parse_int_list
 from cifarlab.errors import CifarlabError
+from cifarlab.train.configs import parse_int_list
 from cifarlab.train.registry import get_model
 
 SAMPLERS = ("grid", "tpe")

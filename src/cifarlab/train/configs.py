@@ -6,6 +6,7 @@ resolved config is printed and saved as config.json in every run directory.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -118,6 +119,19 @@ class ConvNetConfig(TorchTrainConfig):
     # measured on a 2-core CPU: batches of 100 evaluate ~25 % faster than 1000 (cache-sized activations)
     eval_batch_size: int = option(100, "batch size for evaluation")
     channels_last: bool = option(True, "NHWC memory format (faster convolutions on CPU and GPU)")
+
+
+def parse_int_list(text: str) -> tuple[int, ...]:
+    """'500,500,500' -> (500, 500, 500); '' or 'none' -> () (no hidden layer)."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 500,500,500, got {text!r}") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return values
 
 
 def config_to_dict(config) -> dict:
