@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from cifarlab.cli.data_cmd import DATA_HELP
@@ -58,9 +59,13 @@ def run_train(args) -> int:
         overrides = preset_overrides(entry.presets[args.preset], args.argv) if args.preset else {}
         cfg = config_from_args(entry.config_cls, args, **overrides)
         run_dir = args.out or default_run_dir(args.model)
-    print_config(args.model, cfg)
-    print(f"run directory: {run_dir}")
+    speaks = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 prints for all
+    if speaks:
+        print_config(args.model, cfg)
+        print(f"run directory: {run_dir}")
     metrics = train_run(args.model, cfg, run_dir, args.data, resume=bool(args.resume), progress=not args.quiet)
+    if not speaks:
+        return 0
     print(format_table(metrics, f"{args.model}: final metrics at step {metrics['step']} "
                                 f"({metrics['train_seconds']:.1f} s)"))
     print(f"learning curves: {run_dir / 'curves.png'}")

@@ -16,7 +16,7 @@ def option(default, help: str, choices=None):
     return field(default=default, metadata=metadata)
 
 
-SCHEDULES = ("constant", "cosine", "step")
+SCHEDULES = ("constant", "cosine", "linear", "step")
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,16 @@ class TrainConfig:
     momentum: float = option(0.0, "SGD momentum")
     nesterov: bool = option(False, "Nesterov momentum for SGD")
     weight_decay: float = option(0.0, "L2 weight decay")
-    schedule: str = option("constant", "learning-rate schedule: constant, cosine decay to 0, "
-                                       "or step (x0.1 at 50%% and 75%% of the steps)", SCHEDULES)
+    schedule: str = option("constant", "learning-rate schedule after warm-up: constant, cosine or linear decay "
+                                       "to 0, or step (x0.1 at 50%% and 75%% of the steps)", SCHEDULES)
     warmup_steps: int = option(0, "linear learning-rate warm-up from 0 over this many steps")
     val_size: int = option(0, "hold out this many training images as a validation set (0: none)")
     train_eval_size: int = option(10000, "training images used for train metrics: a fixed sample "
                                          "drawn with the seed (0: the whole training set)")
     early_stop: int = option(0, "stop when the monitored loss has not improved for this many "
                                 "evaluations, keeping the best weights (0: off)")
+    target_acc: float = option(0.0, "stop at the first evaluation whose accuracy (validation if held out, "
+                                    "else test) reaches this fraction, e.g. 0.94 (0: off)")
     seed: int = option(42, "seed for initialisation, batch order, dropout and augmentation")
 
     def __post_init__(self):
@@ -51,6 +53,8 @@ class TrainConfig:
         for name in ("val_size", "train_eval_size", "warmup_steps", "early_stop", "weight_decay", "momentum"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
+        if not 0.0 <= self.target_acc <= 1.0:
+            raise ValueError(f"--target-acc is a fraction in [0, 1], got {self.target_acc}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ValueError("--nesterov needs --optimizer sgd and --momentum > 0")
 
@@ -81,6 +85,8 @@ class TorchTrainConfig(TrainConfig):
     eval_batch_size: int = option(1000, "batch size for evaluation")
     augment: bool = option(False, "random crop (reflect padding) and horizontal flip of training batches")
     crop_padding: int = option(4, "padding of the random crop")
+    distributed: bool = option(False, "data-parallel over the processes torchrun starts (gloo on CPU, nccl on "
+                                      "CUDA); --batch-size is then the global batch")
 
     def __post_init__(self):
         super().__post_init__()
@@ -119,6 +125,48 @@ class ConvNetConfig(TorchTrainConfig):
     # measured on a 2-core CPU: batches of 100 evaluate ~25 % faster than 1000 (cache-sized activations)
     eval_batch_size: int = option(100, "batch size for evaluation")
     channels_last: bool = option(True, "NHWC memory format (faster convolutions on CPU and GPU)")
+
+
+@dataclass(frozen=True)
+class FastNetConfig(TorchTrainConfig):
+    """A fast modern ConvNet recipe (issue 6): whitening layer, GELU, label smoothing, Nesterov
+    SGD with warm-up and linear decay, flip and translate augmentation, flip TTA."""
+
+    epochs: float = option(10.0, "training budget in passes over the training set (sets the steps)")
+    steps: int = option(1, "optimisation steps; replaced by --epochs when that is positive")
+    batch_size: int = option(1024, "mini-batch size")
+    lr: float = option(0.2, "peak learning rate")
+    optimizer: str = option("sgd", "optimiser", ("sgd", "adam", "adamw"))
+    momentum: float = option(0.85, "SGD momentum")
+    nesterov: bool = option(True, "Nesterov momentum for SGD")
+    weight_decay: float = option(5e-4, "L2 weight decay")
+    schedule: str = option("linear", "learning-rate schedule after warm-up", SCHEDULES)
+    warmup_steps: int = option(50, "linear learning-rate warm-up from 0 over this many steps")
+    eval_every: int = option(48, "evaluate every this many steps (48: once per epoch at batch 1024)")
+    augment: bool = option(True, "random translate (reflect padding) and horizontal flip of training batches")
+    crop_padding: int = option(2, "padding of the random translate")
+    label_smoothing: float = option(0.2, "label smoothing of the training loss")
+    tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
+    widths: tuple[int, ...] = option((64, 256, 256), "widths of the three conv blocks")
+    channels_last: bool = option(True, "NHWC memory format")
+    train_eval_size: int = option(5000, "training images used for train metrics (0: all)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.widths) != 3:
+            raise ValueError("--widths takes three block widths, e.g. 64,256,256")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("--label-smoothing must be in [0, 1)")
+
+
+def resolve_steps(cfg, n_train: int):
+    """A config whose `epochs` budget (when positive) is turned into steps for n_train images."""
+    epochs = getattr(cfg, "epochs", 0)
+    if not epochs:
+        return cfg
+    import math
+
+    return dataclasses.replace(cfg, steps=max(1, math.ceil(epochs * (n_train // cfg.batch_size))))
 
 
 def parse_int_list(text: str) -> tuple[int, ...]:

@@ -25,6 +25,7 @@ from cifarlab.train.schedules import lr_at
 
 class Learner(Protocol):
     weights_name: str  # file name of the checkpoint inside the run directory
+    is_main: bool  # the process that writes files (always, outside torchrun)
 
     def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float: ...
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]: ...
@@ -66,7 +67,8 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     elapsed_before = state["train_seconds"]
     started = time.perf_counter()
     eval_seconds = 0.0
-    bar = tqdm(range(state["step"], cfg.steps), initial=state["step"], total=cfg.steps, disable=not progress,
+    bar = tqdm(range(state["step"], cfg.steps), initial=state["step"], total=cfg.steps,
+               disable=not (progress and learner.is_main),
                desc="training", unit="step", dynamic_ncols=True)
     for step in bar:
         lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
@@ -92,16 +94,21 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
                           for kind, value in (("accuracy", acc), ("loss", los))})
         state.update(step=done, train_seconds=seconds)
         stop = _early_stopping(state, metrics, cfg, done)
-        write_history(run_dir, history)
-        learner.save(run_dir / learner.weights_name, state)
+        reached = bool(cfg.target_acc) and metrics["val" if "val" in metrics else "test"][0] >= cfg.target_acc
+        if learner.is_main:
+            write_history(run_dir, history)
+        learner.save(run_dir / learner.weights_name, state)  # learners write on the main process only
         if cfg.early_stop and state["best_step"] == done:
             learner.save(best_path(run_dir, learner), state)
         bar.set_postfix(loss=f"{loss:.3f}", train=f"{metrics['train'][0]:.1%}", test=f"{metrics['test'][0]:.1%}")
         if on_evaluation is not None:
             on_evaluation(done, history.latest())
-        if stop:
+        if stop and learner.is_main:
             bar.write(f"early stop at step {done}: no improvement for {cfg.early_stop} evaluations "
                       f"since step {state['best_step']}")
+        if reached and learner.is_main:
+            bar.write(f"target accuracy {cfg.target_acc:.2%} reached at step {done} ({seconds:.1f} s)")
+        if stop or reached:
             break
     bar.close()
     return history

@@ -35,6 +35,7 @@ def predict_logits(model: Sequential, x: np.ndarray) -> np.ndarray:
 
 class NumpyLearner:
     weights_name = "model.npz"
+    is_main = True  # one process
 
     def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):
         self.model = build_numpy_mlp(cfg, n_out=n_out)

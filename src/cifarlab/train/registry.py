@@ -46,8 +46,16 @@ def _convnet(cfg, classes):
     return TorchLearner(ConvNet(classes, cfg.batch_norm), cfg, padding, cfg.channels_last)
 
 
+def _fastnet(cfg, classes):
+    from cifarlab.torch_nn.fastnet import FastNet
+    from cifarlab.train.torch_learner import TorchLearner
+
+    return TorchLearner(FastNet(classes, cfg.widths), cfg, cfg.crop_padding if cfg.augment else None,
+                        cfg.channels_last, cfg.label_smoothing, cfg.tta)
+
+
 def model_registry() -> dict[str, ModelEntry]:
-    from cifarlab.train.configs import ConvNetConfig, NumpyMLPConfig, TorchMLPConfig
+    from cifarlab.train.configs import ConvNetConfig, FastNetConfig, NumpyMLPConfig, TorchMLPConfig
 
     return {
         "numpy-mlp": ModelEntry(NumpyMLPConfig, "flat", _numpy_mlp,
@@ -58,6 +66,8 @@ def model_registry() -> dict[str, ModelEntry]:
                                    "study-best": {"hidden": (500, 500, 500), "lr": 3e-3, "batch_size": 250}}),
         "convnet": ModelEntry(ConvNetConfig, "nchw", _convnet, "the study's VGG-like ConvNet (study part 4)",
                               presets={"study": {}}),
+        "fastnet": ModelEntry(FastNetConfig, "nchw", _fastnet,
+                              "a fast modern ConvNet (whitening, GELU, label smoothing, TTA; issue 6)"),
     }
 
 

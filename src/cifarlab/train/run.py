@@ -11,7 +11,7 @@ from cifarlab import __version__
 from cifarlab.data.preprocess import PreparedData, prepare
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import config_from_dict, config_to_dict
+from cifarlab.train.configs import config_from_dict, config_to_dict, resolve_steps
 from cifarlab.train.loop import best_path, fit, train_eval_indices
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import get_model
@@ -81,24 +81,39 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, resume: b
     entry = get_model(model)
     seed_everything(cfg.seed)
     prepared, source = load_prepared(model, cfg, data, progress)
+    resolved = resolve_steps(cfg, len(prepared.train.y))
+    if resolved.steps != cfg.steps and progress:
+        print(f"--epochs {resolved.epochs:g}: {resolved.steps} steps of {cfg.batch_size} images")
+    cfg = resolved
     record = _run_record(model, cfg, prepared, str(source.resolve()))
+    learner = entry.make_learner(cfg, len(prepared.classes))
+    try:
+        return _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
+    finally:
+        getattr(learner, "close", lambda: None)()
+
+
+def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resume: bool, progress: bool,
+                     on_evaluation) -> dict:
+    """The loop, then (on the main process only) best weights, metrics, curves and plot."""
     if resume:
         record = read_json(run_dir / "config.json")
     elif (run_dir / "history.json").exists():  # a run that got as far as one evaluation
         raise CifarlabError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
-    atomic_write_json(run_dir / "config.json", record)
-    learner = entry.make_learner(cfg, len(prepared.classes))
+    if learner.is_main:
+        atomic_write_json(run_dir / "config.json", record)
     history = fit(learner, prepared, cfg, run_dir, resume=resume, progress=progress, on_evaluation=on_evaluation)
     best_step = None
-    if cfg.early_stop:
+    if cfg.early_stop and learner.is_main:
         state = learner.load(best_path(run_dir, learner))
         best_step = state["best_step"]
         learner.save(run_dir / learner.weights_name, state)  # the run's weights are the best ones
     metrics = final_metrics(history, best_step)
     metrics["stopped_at"] = history.step[-1]
-    write_history(run_dir, history)
-    atomic_write_json(run_dir / "metrics.json", metrics)
-    plot_histories({model: history}, run_dir / "curves.png", title=f"{model} ({run_dir.name})")
+    if learner.is_main:
+        write_history(run_dir, history)
+        atomic_write_json(run_dir / "metrics.json", metrics)
+        plot_histories({model: history}, run_dir / "curves.png", title=f"{model} ({run_dir.name})")
     return metrics
 
 

@@ -1,0 +1,43 @@
+"""Data-parallel training with torchrun (2 processes, gloo on CPU) equals one process."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cifarlab.cli.main import main
+
+OPTIONS = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+           "--train-eval-size", "0", "--augment", "--quiet"]
+
+
+def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path):
+    single, double = tmp_path / "single", tmp_path / "double"
+    assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(single), *OPTIONS]) == 0
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "cifarlab", "train", "mlp", "--distributed", "--data", str(learnable_folder), "--out", str(double),
+         *OPTIONS], capture_output=True, text=True, timeout=300)
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    assert launched.stdout.count("final metrics") == 1  # rank 0 alone reports
+    for name in ("train_loss.npy", "test_loss.npy", "test_accuracy.npy"):
+        np.testing.assert_allclose(np.load(double / name), np.load(single / name), rtol=1e-5, atol=1e-7)
+    config = json.loads((double / "config.json").read_text())["config"]
+    assert config["distributed"] is True and config["batch_size"] == 20
+
+
+def test_distributed_without_torchrun_is_a_clear_error(learnable_folder, tmp_path, capsys, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["train", "mlp", "--distributed", "--data", str(learnable_folder), "--out", str(tmp_path / "r"),
+                 *OPTIONS]) == 2
+    assert "torchrun --nproc-per-node N" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("world, n, expected", [(2, 10, [(0, 5), (5, 10)]), (3, 10, [(0, 3), (3, 6), (6, 10)])])
+def test_shards_cover_the_data_once(world, n, expected):
+    from cifarlab.train.distributed import ProcessGroup
+
+    assert [(g.shard(n).start, g.shard(n).stop) for g in (ProcessGroup(r, world) for r in range(world))] == expected

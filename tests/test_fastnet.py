@@ -1,0 +1,62 @@
+"""The fast ConvNet: whitening layer, shapes, the CLI run with epoch budget and target accuracy."""
+
+import json
+
+import pytest
+import torch
+
+from cifarlab.cli.main import main
+from cifarlab.torch_nn.fastnet import FastNet
+from cifarlab.train.schedules import lr_at
+
+# the synthetic classes are per-pixel patterns that translation destroys: no augmentation here
+TINY = ["--widths", "8,16,16", "--epochs", "3", "--batch-size", "50", "--eval-every", "3", "--warmup-steps", "2",
+        "--train-eval-size", "0", "--no-augment", "--lr", "0.05", "--quiet"]
+
+
+def test_whitening_makes_patch_channels_uncorrelated_with_unit_variance():
+    torch.manual_seed(0)
+    mixing = torch.randn(3, 3)
+    images = torch.einsum("ij,bjhw->bihw", mixing, torch.randn(64, 3, 32, 32)).cumsum(-1)  # correlated, smooth
+    model = FastNet(widths=(8, 8, 8))
+    model.init_whitening(images)
+    out = torch.nn.functional.conv2d(images, model.whiten.weight[:12])  # the 12 positive filters, no bias
+    flat = out.permute(1, 0, 2, 3).reshape(12, -1).double()
+    covariance = torch.cov(flat)
+    torch.testing.assert_close(covariance, torch.eye(12, dtype=torch.float64), atol=0.02, rtol=0.02)
+    assert bool(model.whitened) and not model.whiten.weight.requires_grad
+
+
+def test_fastnet_maps_images_to_logits():
+    assert FastNet()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_linear_schedule_warms_up_then_decays_to_zero():
+    values = [lr_at(step, 1.0, 10, "linear", warmup_steps=2) for step in range(10)]
+    assert values[:2] == [0.5, 1.0] and values[2] == 1.0 and values[-1] == pytest.approx(1 / 8)
+    assert all(a >= b for a, b in zip(values[1:], values[2:]))
+
+
+def test_fastnet_trains_for_an_epoch_budget_and_evaluates_exactly(learnable_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY]) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["steps"] == 3 * (300 // 50)  # 3 epochs of 6 steps
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["step"] == 18 and metrics["test_accuracy"] > 0.3
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+def test_target_accuracy_stops_the_run(learnable_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY,
+                 "--epochs", "20", "--target-acc", "0.3"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["stopped_at"] < 120 and metrics["test_accuracy"] >= 0.3
+
+
+def test_bad_widths_are_rejected(capsys):
+    assert main(["train", "fastnet", "--widths", "8,16"]) == 2
+    assert "three block widths" in capsys.readouterr().err
