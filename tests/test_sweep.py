@@ -95,6 +95,13 @@ def test_unknown_study_is_a_clear_error(tmp_path, capsys):
     assert "no study 'nope'" in capsys.readouterr().err
 
 
+def test_bad_data_path_fails_before_any_trial(tmp_path, capsys):
+    exp = write_grid(tmp_path / "g.toml", "nodata", [{"lr": 0.05}])
+    assert main(["sweep", str(exp), "--data", str(tmp_path / "missing"), "--sweep-dir", str(tmp_path / "s")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "nodata.db").exists()
+
+
 def test_bad_storage_url_is_a_one_line_error(tmp_path, capsys):
     assert main(["sweep", "results", "x", "--storage", "nonsense://nowhere"]) == 2
     err = capsys.readouterr().err

@@ -40,11 +40,13 @@ def shorthand(argv: list[str]) -> list[str]:
 
 
 def run_sweep(args) -> int:
+    from cifarlab.data.store import resolve_source
     from cifarlab.sweep.experiment import load_experiment
     from cifarlab.sweep.results import write_results
     from cifarlab.sweep.runner import default_storage, run_worker
 
     experiment = load_experiment(args.experiment)
+    resolve_source(args.data)  # a bad data path fails here once, not in every trial
     storage = args.storage or default_storage(args.sweep_dir, experiment.name)
     print(f"sweep {experiment.name}: {experiment.model}, {experiment.sampler} "
           f"({len(experiment.points) if experiment.sampler == 'grid' else experiment.trials} trials), "

@@ -59,14 +59,13 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     schedule = BatchSchedule(len(train.y), cfg.batch_size, cfg.seed)
     sample = train_eval_indices(len(train.y), cfg.train_eval_size, cfg.seed)
     history, state = History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
-                                 "train_seconds": 0.0}
+                                 "train_seconds": 0.0, "eval_seconds": 0.0}
     if resume:
         state = learner.load(run_dir / learner.weights_name)
         history = read_history(run_dir)
         history.truncate(state["step"])
     elapsed_before = state["train_seconds"]
     started = time.perf_counter()
-    eval_seconds = 0.0
     bar = tqdm(range(state["step"], cfg.steps), initial=state["step"], total=cfg.steps,
                disable=not (progress and learner.is_main),
                desc="training", unit="step", dynamic_ncols=True)
@@ -87,9 +86,9 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
                    "test": learner.evaluate(test.x, test.y)}
         if val is not None:
             metrics["val"] = learner.evaluate(val.x, val.y)
-        eval_seconds += time.perf_counter() - eval_started
+        state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - eval_started
         seconds = elapsed_before + time.perf_counter() - started
-        history.append(step=done, lr=lr, seconds=seconds,
+        history.append(step=done, lr=lr, seconds=seconds, eval_seconds=state["eval_seconds"],
                        **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
                           for kind, value in (("accuracy", acc), ("loss", los))})
         state.update(step=done, train_seconds=seconds)

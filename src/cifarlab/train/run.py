@@ -58,7 +58,8 @@ def _run_record(model: str, cfg, prepared: PreparedData, data_source: str) -> di
 def final_metrics(history, state_step: int | None = None) -> dict:
     """Metrics at the last evaluation, or at `state_step` (the best one, with early stopping)."""
     index = history.step.index(state_step) if state_step in history.step else -1
-    metrics = {"step": history.step[index], "train_seconds": history.seconds[-1]}
+    metrics = {"step": history.step[index], "train_seconds": history.seconds[-1],
+               "eval_seconds": history.eval_seconds[-1]}
     for split in SPLITS:
         values = getattr(history, f"{split}_accuracy")
         if values:

@@ -41,7 +41,8 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall time of the loop so far, evaluations included
+    eval_seconds: list[float] = field(default_factory=list)  # the part of it spent evaluating
 
     def append(self, **values) -> None:
         for name, value in values.items():

@@ -129,7 +129,7 @@ class TorchLearner:
 
     def load(self, path: Path) -> dict:
         try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
+            state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain values only
         except (OSError, RuntimeError, EOFError) as exc:
             raise CifarlabError(f"cannot read checkpoint {path} ({exc})") from None
         self.model.load_state_dict(state["model"])
