@@ -8,12 +8,11 @@ A part whose run directory already holds metrics for the same config is reused.
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
 from cifarlab.report.study import STUDY_NOTES, STUDY_TABLES
-from cifarlab.train.configs import config_to_dict
+from cifarlab.train.configs import config_from_dict
 from cifarlab.train.registry import get_model
 from cifarlab.train.rundir import atomic_write_bytes, read_json
 
@@ -46,8 +45,9 @@ def run_or_reuse(model: str, cfg, run_dir: Path, data: str | None, log) -> dict:
     from cifarlab.train.run import train_run
 
     if (run_dir / "metrics.json").exists() and (run_dir / "config.json").exists():
-        as_saved = json.loads(json.dumps(config_to_dict(cfg)))  # tuples become lists, as in config.json
-        if read_json(run_dir / "config.json").get("config") == as_saved:
+        # a field added after the run was made is filled with its default, which is what the run did
+        saved = config_from_dict(type(cfg), read_json(run_dir / "config.json").get("config", {}))
+        if saved == cfg:
             log(f"reusing {run_dir}")
             return read_json(run_dir / "metrics.json")
         shutil.rmtree(run_dir)

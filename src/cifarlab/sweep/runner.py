@@ -155,7 +155,8 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
         for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss"):
             if key in metrics:
                 trial.set_user_attr(key, metrics[key])
-        log(f"trial {trial.number}: {json.dumps(_json_options(options))} -> {experiment.objective} "
+        varying = {k: v for k, v in options.items() if experiment.fixed.get(k) != v}
+        log(f"trial {trial.number}: {json.dumps(_json_options(varying))} -> {experiment.objective} "
             f"{metrics[experiment.objective]:.4f} ({time.perf_counter() - started:.1f} s)")
         return metrics[experiment.objective]
 
