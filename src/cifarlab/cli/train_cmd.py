@@ -25,9 +25,10 @@ def register(commands) -> None:
                          help="run directory to write (default: runs/<model>-<date>-<time>)")
         sub.add_argument("--resume", metavar="RUN_DIR", type=Path,
                          help="continue the interrupted run in RUN_DIR with its saved config")
-        sub.add_argument("--preset", choices=sorted(entry.presets),
-                         help="start from a named set of options (explicit options still win): "
-                              + "; ".join(f"{k}: {v or 'the study defaults'}" for k, v in entry.presets.items()))
+        if entry.presets:
+            sub.add_argument("--preset", choices=sorted(entry.presets),
+                             help="start from a named set of options (explicit options still win): "
+                                  + "; ".join(f"{k}: {v or 'the study defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         add_config_options(sub, entry.config_cls)
         sub.set_defaults(handler=run_train)
@@ -56,7 +57,8 @@ def run_train(args) -> int:
         run_dir = args.resume
         args.data = args.data or record["data_source"]
     else:
-        overrides = preset_overrides(entry.presets[args.preset], args.argv) if args.preset else {}
+        preset = getattr(args, "preset", None)
+        overrides = preset_overrides(entry.presets[preset], args.argv) if preset else {}
         cfg = config_from_args(entry.config_cls, args, **overrides)
         run_dir = args.out or default_run_dir(args.model)
     speaks = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 prints for all
