@@ -40,6 +40,15 @@ def train_eval_indices(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng([seed, 7]).choice(n, size, replace=False))
 
 
+def evaluate_splits(learner: Learner, data: PreparedData, train_sample: np.ndarray) -> dict:
+    """{"train": (accuracy, loss) on the fixed training sample, "test": ..., "val": ... if held out}."""
+    metrics = {"train": learner.evaluate(data.train.x[train_sample], data.train.y[train_sample]),
+               "test": learner.evaluate(data.test.x, data.test.y)}
+    if data.val is not None:
+        metrics["val"] = learner.evaluate(data.val.x, data.val.y)
+    return metrics
+
+
 def best_path(run_dir: Path, learner: Learner) -> Path:
     return run_dir / f"best-{learner.weights_name}"
 
@@ -55,7 +64,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     """
     from tqdm.auto import tqdm
 
-    train, test, val = data.train, data.test, data.val
+    train = data.train
     schedule = BatchSchedule(len(train.y), cfg.batch_size, cfg.seed)
     sample = train_eval_indices(len(train.y), cfg.train_eval_size, cfg.seed)
     history, state = History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
@@ -82,10 +91,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
         if done % cfg.eval_every and done != cfg.steps:
             continue
         eval_started = time.perf_counter()
-        metrics = {"train": learner.evaluate(train.x[sample], train.y[sample]),
-                   "test": learner.evaluate(test.x, test.y)}
-        if val is not None:
-            metrics["val"] = learner.evaluate(val.x, val.y)
+        metrics = evaluate_splits(learner, data, sample)
         state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - eval_started
         seconds = elapsed_before + time.perf_counter() - started
         history.append(step=done, lr=lr, seconds=seconds, eval_seconds=state["eval_seconds"],

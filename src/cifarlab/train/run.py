@@ -12,7 +12,7 @@ from cifarlab.data.preprocess import PreparedData, prepare
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_from_dict, config_to_dict, resolve_steps
-from cifarlab.train.loop import best_path, fit, train_eval_indices
+from cifarlab.train.loop import best_path, evaluate_splits, fit, train_eval_indices
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import get_model
 from cifarlab.train.rundir import atomic_write_json, git_version, read_json, write_history
@@ -139,11 +139,8 @@ def evaluate_run(run_dir: Path, data: str | None = None, progress: bool = True) 
     learner.load(weights)
     started = time.perf_counter()
     sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
-    metrics = {}
-    for split, (x, y) in {"test": (prepared.test.x, prepared.test.y),
-                          "train": (prepared.train.x[sample], prepared.train.y[sample]),
-                          **({"val": (prepared.val.x, prepared.val.y)} if prepared.val else {})}.items():
-        metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = learner.evaluate(x, y)
+    metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
+               for kind, value in zip(("accuracy", "loss"), pair)}
     metrics["eval_seconds"] = time.perf_counter() - started
     return metrics
 

@@ -16,12 +16,13 @@ from cifarlab.train import distributed
 from cifarlab.train.rundir import atomic_write_bytes
 
 
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
+def pick_device(name: str) -> str:
+    """'auto', 'cpu' or 'cuda' -> the device type to use."""
     if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise CifarlabError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu")
-    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
+    return name
 
 
 def build_torch_optimizer(name: str, params, lr: float, momentum: float, nesterov: bool, weight_decay: float):
@@ -44,12 +45,12 @@ class TorchLearner:
                  channels_last: bool = False, label_smoothing: float = 0.0, tta: bool = False):
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        wants_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
-        self.group = distributed.join(wants_cuda) if cfg.distributed else distributed.SINGLE
+        device_type = pick_device(cfg.device)
+        self.group = distributed.join(device_type == "cuda") if cfg.distributed else distributed.SINGLE
         if cfg.batch_size % self.group.world_size:
             raise CifarlabError(f"--batch-size {cfg.batch_size} must divide evenly over {self.group.world_size} "
                                 "processes")
-        self.device = pick_device(cfg.device, self.group.local_rank)
+        self.device = torch.device("cuda", self.group.local_rank) if device_type == "cuda" else torch.device("cpu")
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.trained = self.model
