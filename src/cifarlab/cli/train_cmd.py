@@ -28,7 +28,7 @@ def register(commands) -> None:
         if entry.presets:
             sub.add_argument("--preset", choices=sorted(entry.presets),
                              help="start from a named set of options (explicit options still win): "
-                                  + "; ".join(f"{k}: {v or 'the study defaults'}" for k, v in entry.presets.items()))
+                                  + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         add_config_options(sub, entry.config_cls)
         sub.set_defaults(handler=run_train)

@@ -87,6 +87,10 @@ class TorchTrainConfig(TrainConfig):
     crop_padding: int = option(4, "padding of the random crop")
     distributed: bool = option(False, "data-parallel over the processes torchrun starts (gloo on CPU, nccl on "
                                       "CUDA); --batch-size is then the global batch")
+    precision: str = option("fp32", "autocast precision of the forward pass: bf16 or fp16 on CUDA (auto: bf16 "
+                                    "on CUDA, fp32 on CPU, where this machine has no fast low-precision units)",
+                            ("auto", "fp32", "bf16", "fp16"))
+    compile: bool = option(False, "torch.compile the model (pays off on CUDA for long runs; the first steps are slow)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -135,21 +139,29 @@ class FastNetConfig(TorchTrainConfig):
     epochs: float = option(10.0, "training budget in passes over the training set (sets the steps)")
     steps: int = option(1, "optimisation steps; replaced by --epochs when that is positive")
     batch_size: int = option(1024, "mini-batch size")
-    lr: float = option(0.2, "peak learning rate")
+    lr: float = option(1.5, "peak learning rate (of the mean loss; batch-norm shifts get --bias-lr-scale times it)")
     optimizer: str = option("sgd", "optimiser", ("sgd", "adam", "adamw"))
     momentum: float = option(0.85, "SGD momentum")
     nesterov: bool = option(True, "Nesterov momentum for SGD")
-    weight_decay: float = option(5e-4, "L2 weight decay")
+    weight_decay: float = option(1.3e-3, "L2 weight decay")
     schedule: str = option("linear", "learning-rate schedule after warm-up", SCHEDULES)
-    warmup_steps: int = option(50, "linear learning-rate warm-up from 0 over this many steps")
+    warmup_steps: int = option(60, "linear learning-rate warm-up from 0 over this many steps")
     eval_every: int = option(48, "evaluate every this many steps (48: once per epoch at batch 1024)")
     augment: bool = option(True, "random translate (reflect padding) and horizontal flip of training batches")
     crop_padding: int = option(2, "padding of the random translate")
     label_smoothing: float = option(0.2, "label smoothing of the training loss")
     tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
+    tta_translate: bool = option(False, "with --tta, also average over two 1-pixel diagonal shifts (6 views: "
+                                        "3x the evaluation cost)")
     widths: tuple[int, ...] = option((64, 256, 256), "widths of the three conv blocks")
+    bias_lr_scale: float = option(64.0, "learning-rate multiplier of the batch-norm shifts")
+    whiten_bias_epochs: float = option(3.0, "train the whitening layer's bias for this many epochs, then freeze it")
+    lookahead_epochs: float = option(3.0, "average the weights (lookahead) from this epoch on; negative: never")
     channels_last: bool = option(True, "NHWC memory format")
     train_eval_size: int = option(5000, "training images used for train metrics (0: all)")
+    eval_batch_size: int = option(500, "batch size for evaluation (500: fastest on a 2-core CPU)")
+    precision: str = option("auto", "autocast precision of the forward pass (auto: bf16 on CUDA, fp32 on CPU)",
+                            ("auto", "fp32", "bf16", "fp16"))
 
     def __post_init__(self):
         super().__post_init__()

@@ -26,6 +26,10 @@ def pick_device(name: str) -> str:
 
 
 def build_torch_optimizer(name: str, params, lr: float, momentum: float, nesterov: bool, weight_decay: float):
+    """`params`: parameters, or groups (dicts) whose optional "wd_scale" multiplies the weight decay."""
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        params = [{**group, "weight_decay": weight_decay * group.get("wd_scale", 1.0)} for group in params]
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     if name == "adam":
@@ -35,6 +39,15 @@ def build_torch_optimizer(name: str, params, lr: float, momentum: float, nestero
     raise CifarlabError(f"unknown optimizer {name!r}")
 
 
+def autocast_dtype(precision: str, device_type: str):
+    """The autocast dtype for --precision on this device, or None for plain float32."""
+    if precision == "auto":
+        return torch.bfloat16 if device_type == "cuda" else None
+    if precision == "fp16" and device_type != "cuda":
+        raise CifarlabError("--precision fp16 needs CUDA (on CPU use fp32, or bf16 where the CPU supports it)")
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
 class TorchLearner:
     """`model` is the plain module (evaluated, saved); `trained` is what the optimiser steps
     through: the same module, or its DistributedDataParallel wrapper under torchrun."""
@@ -42,7 +55,11 @@ class TorchLearner:
     weights_name = "checkpoint.pt"
 
     def __init__(self, model: torch.nn.Module, cfg, augment_padding: int | None = None,
-                 channels_last: bool = False, label_smoothing: float = 0.0, tta: bool = False):
+                 channels_last: bool = False, label_smoothing: float = 0.0, tta: int = 0,
+                 param_groups: list[dict] | None = None, recipe=None):
+        """`tta`: test-time augmentation level (0 none, 1 mirror, 2 mirror and shifts);
+        `param_groups`: optimiser groups with an "lr_scale" each (default: one group);
+        `recipe`: step hooks (see fast_recipe.FastRecipe)."""
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         device_type = pick_device(cfg.device)
@@ -59,8 +76,13 @@ class TorchLearner:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained = DistributedDataParallel(self.model, device_ids=ids)
-        self.optimizer = build_torch_optimizer(cfg.optimizer, self.model.parameters(), cfg.lr, cfg.momentum,
-                                               cfg.nesterov, cfg.weight_decay)
+        self.optimizer = build_torch_optimizer(cfg.optimizer, param_groups or self.model.parameters(), cfg.lr,
+                                               cfg.momentum, cfg.nesterov, cfg.weight_decay)
+        self.recipe, self.step = recipe, 0
+        self.autocast_dtype = autocast_dtype(cfg.precision, self.device.type)
+        # fp16 gradients can underflow: scale the loss (bf16 has float32's exponent range, no need)
+        self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
+        self.forward = torch.compile(self.trained) if cfg.compile else self.trained
         self.eval_batch_size = cfg.eval_batch_size
         self.label_smoothing, self.tta = label_smoothing, tta
         self.augment_padding = augment_padding
@@ -83,13 +105,25 @@ class TorchLearner:
             self.model.init_whitening(inputs)  # from the first (whole, un-augmented) batch
         if self.augment_padding is not None:
             inputs = flip_and_crop(inputs, self.augment_padding, self.augment_generator)
+            inputs = inputs.contiguous(memory_format=self.memory_format)  # the gather returns NCHW
         mine = self.group.shard(len(targets))
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            scale = self.recipe.lr_scale(group, self.step) if self.recipe else group.get("lr_scale", 1.0)
+            group["lr"] = lr * scale
         self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.trained(inputs[mine]), targets[mine], label_smoothing=self.label_smoothing)
-        loss.backward()
-        self.optimizer.step()
+        with self._autocast():
+            loss = F.cross_entropy(self.forward(inputs[mine]).float(), targets[mine],
+                                   label_smoothing=self.label_smoothing)
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        self.step += 1
+        if self.recipe:
+            self.recipe.after_step(self.model, self.step)
         return self.group.sum(loss.detach().double()).item() / self.group.world_size
 
     @torch.inference_mode()
@@ -98,10 +132,24 @@ class TorchLearner:
         return torch.cat([self._predict(self._to_device(x[part])).float()
                           for part in chunks(len(x), self.eval_batch_size)])
 
+    def _autocast(self):
+        return torch.autocast(self.device.type, self.autocast_dtype, enabled=self.autocast_dtype is not None)
+
     def _predict(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.tta:
-            return self.model(inputs)
-        return 0.5 * (self.model(inputs) + self.model(inputs.flip(-1)))  # test-time augmentation: mirror
+        """Logits, averaged over test-time views: level 1 adds the mirror image; level 2 also
+        the mirrored pair shifted one pixel up-left and down-right (weights 1/2, 1/4, 1/4)."""
+        with self._autocast():
+            logits = self._mirrored(inputs) if self.tta else self.model(inputs).float()
+            if self.tta >= 2:
+                padded = F.pad(inputs, (1, 1, 1, 1), mode="reflect")
+                height, width = inputs.shape[-2:]
+                shifted = [padded[..., :height, :width], padded[..., 2:, 2:]]
+                logits = 0.5 * logits + 0.25 * sum(self._mirrored(view.contiguous(memory_format=self.memory_format))
+                                                   for view in shifted)
+            return logits
+
+    def _mirrored(self, inputs: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (self.model(inputs).float() + self.model(inputs.flip(-1)).float())
 
     def evaluate(self, x, y):
         """Accuracy and mean loss over (x, y); under torchrun each rank takes a shard and
@@ -123,7 +171,8 @@ class TorchLearner:
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "torch_rng": torch.get_rng_state(), "augment_rng": self.augment_generator.get_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-                 "loop": loop_state}
+                 "recipe": self.recipe.state_dict() if self.recipe else {},
+                 "scaler": self.scaler.state_dict() if self.scaler else {}, "loop": loop_state}
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(path, buffer.getvalue())
@@ -139,6 +188,11 @@ class TorchLearner:
         self.augment_generator.set_state(state["augment_rng"])
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if self.recipe:
+            self.recipe.load_state_dict(state.get("recipe", {}))
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.step = state["loop"]["step"]
         return state["loop"]
 
     def close(self) -> None:

@@ -1,0 +1,98 @@
+"""The fast ConvNet recipe's parts: optimiser groups, identity-start convs, lookahead averaging,
+whitening-bias freezing, and a killed fastnet run resuming to the uninterrupted result."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cifarlab.cli.main import main
+from cifarlab.torch_nn.fastnet import FastNet, identity_start_conv
+from cifarlab.train.fast_recipe import FastRecipe, Lookahead
+from cifarlab.train.torch_learner import build_torch_optimizer
+
+
+def test_param_groups_cover_every_trainable_parameter_once():
+    model = FastNet(widths=(8, 16, 16))
+    groups = model.param_groups(bias_lr_scale=64.0)
+    grouped = [id(p) for group in groups for p in group["params"]]
+    trainable = [id(p) for p in model.parameters() if p.requires_grad]
+    assert sorted(grouped) == sorted(trainable) and len(set(grouped)) == len(grouped)
+    shifts = {id(m.bias) for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+    assert {id(p) for p in groups[0]["params"]} == shifts and groups[0]["lr_scale"] == 64.0
+    assert not any(m.weight.requires_grad for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_weight_decay_of_a_group_is_scaled():
+    model = FastNet(widths=(8, 16, 16))
+    optimizer = build_torch_optimizer("sgd", model.param_groups(64.0), 0.1, 0.9, True, 1e-3)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == pytest.approx([1e-3 / 64, 1e-3, 1e-3])
+
+
+def test_identity_start_conv_passes_its_first_channels_through():
+    x = torch.randn(2, 4, 9, 9)
+    out = identity_start_conv(4, 8)(x)
+    torch.testing.assert_close(out[:, :4], x)
+    assert out[:, 4:].abs().sum() > 0  # the other filters start random
+
+
+def test_lookahead_moves_weights_to_their_running_average():
+    layer = nn.Linear(3, 2, bias=False)
+    lookahead = Lookahead(start_step=5, total_steps=20, every=5, base=0.9, power=1.0)
+    lookahead.after_step(layer, 4)  # before the start: nothing happens
+    assert lookahead.average is None
+    lookahead.after_step(layer, 5)  # the start: the average begins at the current weights
+    start = layer.weight.detach().clone()
+    with torch.no_grad():
+        layer.weight.add_(1.0)  # training moves the weights
+    lookahead.after_step(layer, 7)  # not a multiple of `every`: nothing happens
+    torch.testing.assert_close(layer.weight, start + 1.0)
+    lookahead.after_step(layer, 10)
+    decay = 0.9 ** 5 * (10 / 20)
+    torch.testing.assert_close(layer.weight.detach(), start + (1 - decay))
+    torch.testing.assert_close(lookahead.average[0], start + (1 - decay))
+
+
+def test_whitening_bias_learns_for_the_first_epochs_only():
+    recipe = FastRecipe(steps_per_epoch=10, total_steps=50, whiten_bias_epochs=2, lookahead_epochs=-1)
+    group = {"whitening_bias": True, "lr_scale": 1.0}
+    assert recipe.lr_scale(group, 19) == 1.0 and recipe.lr_scale(group, 20) == 0.0
+    assert recipe.lr_scale({"lr_scale": 64.0}, 40) == 64.0 and recipe.lookahead is None
+
+
+TINY = ["--widths", "8,16,16", "--epochs", "3", "--batch-size", "50", "--eval-every", "4", "--warmup-steps", "2",
+        "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--whiten-bias-epochs", "1", "--lookahead-epochs",
+        "1", "--quiet"]
+
+
+def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, kill_after_evaluations):
+    """The lookahead average and the whitening-bias freeze are restored with the checkpoint."""
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "whole"), *TINY]) == 0
+    arm, disarm = kill_after_evaluations
+    arm(3)  # dies at step 12, after the lookahead started (step 6) and the bias froze
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "killed"), *TINY]) == 130
+    disarm()
+    assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),
+                                   rtol=1e-6)
+
+
+def test_translate_tta_averages_six_views_with_the_stated_weights():
+    from types import SimpleNamespace
+
+    from cifarlab.train.torch_learner import TorchLearner
+
+    torch.manual_seed(0)
+    model = FastNet(widths=(8, 8, 8)).eval()
+    cfg = SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=4, optimizer="sgd", lr=0.1,
+                          momentum=0.0, nesterov=False, weight_decay=0.0, eval_batch_size=4, seed=0,
+                          precision="fp32", compile=False)
+    learner = TorchLearner(model, cfg, tta=2)
+    x = torch.randn(3, 3, 32, 32)
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+    with torch.no_grad():
+        def both(v):
+            return (model(v) + model(v.flip(-1))) / 2
+        expected = both(x) / 2 + (both(padded[..., :32, :32]) + both(padded[..., 2:, 2:])) / 4
+    torch.testing.assert_close(learner.logits(x.numpy()), expected, rtol=1e-5, atol=1e-5)
