@@ -60,3 +60,22 @@ def test_target_accuracy_stops_the_run(learnable_folder, tmp_path, capsys):
 def test_bad_widths_are_rejected(capsys):
     assert main(["train", "fastnet", "--widths", "8,16"]) == 2
     assert "three block widths" in capsys.readouterr().err
+
+
+def test_bf16_autocast_trains_on_cpu_and_fp16_asks_for_cuda(learnable_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY,
+                 "--precision", "bf16"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["test_accuracy"] > 0.3
+    capsys.readouterr()
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "r2"), *TINY,
+                 "--precision", "fp16", "--device", "cpu"]) == 2
+    assert "fp16 needs CUDA" in capsys.readouterr().err
+
+
+def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--preset", "cpu85", "--data", str(learnable_folder), "--out", str(run),
+                 *TINY]) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["tta_translate"] is True and config["widths"] == [8, 16, 16] and config["batch_size"] == 50
