@@ -70,7 +70,7 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} x {args.steps} steps")
     print("\n| model | batch | train ms/image | eval ms/image |")
     print("|---|---|---|---|")
-    for widths in [(32, 128, 128), (64, 256, 256)]:
+    for widths in [(32, 128, 128), (48, 192, 192), (64, 256, 256)]:
         for batch in args.batches:
             torch.manual_seed(0)
             train = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=True)
