@@ -33,18 +33,17 @@ def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool) -> fl
     model = model.to(memory_format=torch.channels_last)
     x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))
+    model.train(train)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.85,
                                 nesterov=True)
 
     def step():
         if train:
-            model.train()
             loss = F.cross_entropy(model(x), y, label_smoothing=0.2)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         else:
-            model.eval()
             with torch.inference_mode():
                 model(x)
 
