@@ -5,8 +5,9 @@ width and batch size, next to the study's ConvNet measured in the same run.
 
 Random images (speed does not depend on the pixels). A training step is forward, label-
 smoothed loss, backward and a Nesterov SGD step in channels_last; evaluation is a forward
-pass under torch.inference_mode(). Each figure is the median over --repeats timings of
---steps steps, after one warm-up step. The peer is the study's ConvNet at its own batch
+pass under torch.inference_mode(); bf16 rows run both under CPU autocast (native on CPUs
+with AVX512-BF16 or AMX, emulated and slow elsewhere). Each figure is the median over
+--repeats timings of --steps steps, after one warm-up step. The peer is the study's ConvNet at its own batch
 sizes (train 32, evaluation 100), so the ratio says what one image costs in each model.
 """
 
@@ -29,7 +30,7 @@ def fastnet(widths):
     return model
 
 
-def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool) -> float:
+def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool, bf16: bool = False) -> float:
     model = model.to(memory_format=torch.channels_last)
     x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))
@@ -38,14 +39,16 @@ def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool) -> fl
                                 nesterov=True)
 
     def step():
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            if train:
+                loss = F.cross_entropy(model(x).float(), y, label_smoothing=0.2)
+            else:
+                with torch.inference_mode():
+                    model(x)
         if train:
-            loss = F.cross_entropy(model(x), y, label_smoothing=0.2)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        else:
-            with torch.inference_mode():
-                model(x)
 
     step()  # warm-up: first-call allocations
     timings = []
@@ -63,22 +66,27 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="steps per timing")
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
+                        help="fastnet's precision (bf16: autocast, as --precision bf16 trains)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} x {args.steps} steps")
-    print("\n| model | batch | train ms/image | eval ms/image |")
-    print("|---|---|---|---|")
+    print("\n| model | precision | batch | train ms/image | eval ms/image |")
+    print("|---|---|---|---|---|")
     for widths in [(32, 128, 128), (48, 192, 192), (64, 256, 256)]:
-        for batch in args.batches:
-            torch.manual_seed(0)
-            train = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=True)
-            evaluate = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=False)
-            print(f"| fastnet {','.join(map(str, widths))} | {batch} | {train:.2f} | {evaluate:.2f} |", flush=True)
+        for precision in args.precisions:
+            for batch in args.batches:
+                torch.manual_seed(0)
+                bf16 = precision == "bf16"
+                train = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=True, bf16=bf16)
+                evaluate = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=False, bf16=bf16)
+                print(f"| fastnet {','.join(map(str, widths))} | {precision} | {batch} | {train:.2f} | {evaluate:.2f} |",
+                      flush=True)
     torch.manual_seed(0)
     train = ms_per_image(ConvNet(), 32, args.steps * 8, args.repeats, train=True)
     evaluate = ms_per_image(ConvNet(), 100, args.steps * 3, args.repeats, train=False)
-    print(f"| study ConvNet (peer) | 32 / 100 | {train:.2f} | {evaluate:.2f} |")
+    print(f"| study ConvNet (peer) | fp32 | 32 / 100 | {train:.2f} | {evaluate:.2f} |")
 
 
 if __name__ == "__main__":

@@ -96,3 +96,27 @@ def test_translate_tta_averages_six_views_with_the_stated_weights():
             return (model(v) + model(v.flip(-1))) / 2
         expected = both(x) / 2 + (both(padded[..., :32, :32]) + both(padded[..., 2:, 2:])) / 4
     torch.testing.assert_close(learner.logits(x.numpy()), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
+    from types import SimpleNamespace
+
+    from cifarlab.train.torch_learner import TorchLearner
+
+    cfg = SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=6, optimizer="sgd", lr=0.1,
+                          momentum=0.9, nesterov=True, weight_decay=0.0, eval_batch_size=6, seed=0,
+                          precision="fp32", compile=False)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)
+    learners = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        learners.append(TorchLearner(FastNet(widths=(8, 8, 8)), cfg, augment_padding=2))
+    as_arrays, as_tensors = learners
+    staged_x, staged_y = as_tensors.stage(x, y)  # on the CPU: the arrays themselves
+    tensor_x, tensor_y = torch.from_numpy(staged_x), torch.from_numpy(staged_y)
+    for batch in (np.arange(6), np.arange(6, 12)):
+        expected = as_arrays.train_step(x[batch], y[batch], 0.1)
+        assert as_tensors.train_step(tensor_x[batch], tensor_y[batch], 0.1) == pytest.approx(expected, rel=1e-6)
+    for a, b in zip(as_arrays.model.parameters(), as_tensors.model.parameters()):
+        torch.testing.assert_close(a, b)

@@ -90,7 +90,7 @@ class TorchTrainConfig(TrainConfig):
     precision: str = option("fp32", "autocast precision of the forward pass: bf16 or fp16 on CUDA (auto: bf16 "
                                     "on CUDA, fp32 on CPU, where this machine has no fast low-precision units)",
                             ("auto", "fp32", "bf16", "fp16"))
-    compile: bool = option(False, "torch.compile the model (pays off on CUDA for long runs; the first steps are slow)")
+    compile: bool = option(False, "torch.compile the model (CUDA: with --precision fp32 only; the first steps are slow)")
 
     def __post_init__(self):
         super().__post_init__()

@@ -2,7 +2,9 @@
 
 A *learner* wraps a model and its optimiser (NumPy or torch) behind four calls:
 `train_step(x, y, lr) -> loss`, `evaluate(x, y) -> (accuracy, loss)`, and
-`save(path, loop_state)` / `load(path) -> loop_state` for checkpoints. The loop owns
+`save(path, loop_state)` / `load(path) -> loop_state` for checkpoints, and optionally
+`stage(x, y)`, which returns the training arrays in the form its batches are cut from (a GPU
+learner keeps them on the device). The loop owns
 the recipe: batch order, learning rate, evaluation, curves, checkpoints, early stopping.
 """
 
@@ -65,6 +67,8 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     from tqdm.auto import tqdm
 
     train = data.train
+    # a learner may keep the training set on its device (staged once); batches index that copy
+    train_x, train_y = learner.stage(train.x, train.y) if hasattr(learner, "stage") else (train.x, train.y)
     schedule = BatchSchedule(len(train.y), cfg.batch_size, cfg.seed)
     sample = train_eval_indices(len(train.y), cfg.train_eval_size, cfg.seed)
     history, state = History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
@@ -81,7 +85,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     for step in bar:
         lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
         batch = schedule(step)
-        loss = learner.train_step(train.x[batch], train.y[batch], lr)
+        loss = learner.train_step(train_x[batch], train_y[batch], lr)
         if not math.isfinite(loss):
             raise CifarlabError(
                 f"the training loss became {loss} at step {step + 1}; stopped. The last good checkpoint "

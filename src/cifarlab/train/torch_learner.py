@@ -80,6 +80,11 @@ class TorchLearner:
                                                cfg.momentum, cfg.nesterov, cfg.weight_decay)
         self.recipe, self.step = recipe, 0
         self.autocast_dtype = autocast_dtype(cfg.precision, self.device.type)
+        if cfg.compile and self.device.type == "cuda" and self.autocast_dtype is not None:
+            # measured (torch 2.11, H100): the compiled backward gives NaN gradients in fastnet's
+            # first block under bf16 and fp16 autocast, from the first step; eager mode is fine
+            raise CifarlabError("--compile with bf16/fp16 autocast gives NaN gradients on CUDA: add "
+                                "--precision fp32, or leave out --compile (eager bf16 was faster here)")
         # fp16 gradients can underflow: scale the loss (bf16 has float32's exponent range, no need)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
         self.forward = torch.compile(self.trained) if cfg.compile else self.trained
@@ -88,19 +93,28 @@ class TorchLearner:
         self.augment_padding = augment_padding
         self.augment_generator = torch.Generator().manual_seed(cfg.seed)
 
-    def _to_device(self, x: np.ndarray) -> torch.Tensor:
-        tensor = torch.from_numpy(np.ascontiguousarray(x)).to(self.device, non_blocking=True)
+    def _to_device(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        tensor = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+        tensor = tensor.to(self.device, non_blocking=True)
         return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
 
     @property
     def is_main(self) -> bool:
         return self.group.is_main
 
+    def stage(self, x: np.ndarray, y: np.ndarray):
+        """The training arrays as the loop should index them. On a GPU they are copied there
+        once, so that each batch is gathered on the device rather than copied from host memory
+        at every step (which made a GPU step several times slower than its arithmetic)."""
+        if self.device.type != "cuda":
+            return x, y
+        return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+
     def train_step(self, x, y, lr):
         """x, y: the global batch. Augmentation draws for all of it (the same on every rank),
         then this rank trains on its slice."""
         self.trained.train()
-        inputs, targets = self._to_device(x), torch.from_numpy(y).to(self.device)
+        inputs, targets = self._to_device(x), self._to_device(y)
         if hasattr(self.model, "init_whitening") and not self.model.whitened:
             self.model.init_whitening(inputs)  # from the first (whole, un-augmented) batch
         if self.augment_padding is not None:
