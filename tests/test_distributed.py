@@ -10,7 +10,7 @@ import pytest
 from cifarlab.cli.main import main
 
 OPTIONS = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
-           "--train-eval-size", "0", "--augment", "--quiet"]
+           "--train-eval-size", "0", "--augment", "--quiet", "--device", "cpu"]  # gloo, also where CUDA is
 
 
 def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path):
@@ -41,3 +41,17 @@ def test_shards_cover_the_data_once(world, n, expected):
     from cifarlab.train.distributed import ProcessGroup
 
     assert [(g.shard(n).start, g.shard(n).stop) for g in (ProcessGroup(r, world) for r in range(world))] == expected
+
+
+def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
+    import torch
+
+    from cifarlab.errors import CifarlabError
+    from cifarlab.train import distributed
+
+    for name, value in {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": "29500"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(CifarlabError, match="no GPU of its own"):
+        distributed.join(use_cuda=True)

@@ -53,9 +53,13 @@ def join(use_cuda: bool) -> ProcessGroup:
     if missing:
         raise CifarlabError("--distributed needs the processes torchrun starts: "
                             "torchrun --nproc-per-node N -m cifarlab train MODEL --distributed ...")
+    local_rank = int(os.environ["LOCAL_RANK"])
+    if use_cuda and local_rank >= torch.cuda.device_count():
+        raise CifarlabError(f"process {local_rank} of this machine has no GPU of its own (torch sees "
+                            f"{torch.cuda.device_count()}): start at most that many per machine, or add --device cpu")
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return ProcessGroup(dist.get_rank(), dist.get_world_size(), int(os.environ["LOCAL_RANK"]))
+    return ProcessGroup(dist.get_rank(), dist.get_world_size(), local_rank)
 
 
 def leave() -> None:

@@ -198,10 +198,11 @@ class TorchLearner:
             raise CifarlabError(f"cannot read checkpoint {path} ({exc})") from None
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        self.augment_generator.set_state(state["augment_rng"])
+        # RNG states are CPU byte tensors; map_location moved them to the device with the rest
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.augment_generator.set_state(state["augment_rng"].cpu())
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         if self.recipe:
             self.recipe.load_state_dict(state.get("recipe", {}))
         if self.scaler and state.get("scaler"):
