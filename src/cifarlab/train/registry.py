@@ -33,7 +33,7 @@ TORCH_MLP_BEST = {"hidden": (1024, 1024), "batch_norm": "torch", "dropout": 0.1,
 
 # Fast ConvNet recipes for a 2-core CPU (benchmarks/RESULTS.md has their measured times and
 # accuracies); the defaults are the published GPU recipe (batch 1024, about 10 epochs).
-# bf16 autocast trains about 1.9x faster per image than float32 on a CPU with native bf16
+# bf16 autocast trains 1.5-1.8x faster per image than float32 on a CPU with native bf16
 # (AVX512-BF16 or AMX) at no measured cost in accuracy; on a CPU without it, add
 # --precision fp32. Batches of 256 train fastest per image (benchmarks/fastnet_speed.py).
 # Warm-up is 23 % of the steps, where airbench's learning rate peaks.
