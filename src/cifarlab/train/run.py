@@ -88,10 +88,14 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, resume: b
     cfg = resolved
     record = _run_record(model, cfg, prepared, str(source.resolve()))
     learner = entry.make_learner(cfg, len(prepared.classes))
+    close = getattr(learner, "close", lambda finished: None)
     try:
-        return _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
-    finally:
-        getattr(learner, "close", lambda: None)()
+        metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
+    except BaseException:
+        close(finished=False)
+        raise
+    close(finished=True)
+    return metrics
 
 
 def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resume: bool, progress: bool,

@@ -210,6 +210,7 @@ class TorchLearner:
         self.step = state["loop"]["step"]
         return state["loop"]
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """`finished`: the run ended normally on every rank, so the ranks can leave together."""
         if self.group.active:
-            distributed.leave()
+            distributed.leave(wait_for_others=finished)
