@@ -7,8 +7,9 @@ Random images (speed does not depend on the pixels). A training step is forward,
 smoothed loss, backward and a Nesterov SGD step in channels_last; evaluation is a forward
 pass under torch.inference_mode(); bf16 rows run both under CPU autocast (native on CPUs
 with AVX512-BF16 or AMX, emulated and slow elsewhere). Each figure is the median over
---repeats timings of --steps steps, after one warm-up step. The peer is the study's ConvNet at its own batch
-sizes (train 32, evaluation 100), so the ratio says what one image costs in each model.
+--repeats timings of --steps steps, after one warm-up step. The peer is the study's ConvNet
+at its own batch sizes (train 32, evaluation 100), so the ratio says what one image costs
+in each model.
 """
 
 from __future__ import annotations

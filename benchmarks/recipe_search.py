@@ -14,24 +14,18 @@ times of processes sharing one device: use them to compare variants, not as spee
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
-import subprocess
-import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
+
+from time_to_accuracy import TrainFailed, train_once  # benchmarks/ is on the path when run as a script
 
 
 def run_variant(args: list[str], seed: int, data: str) -> dict:
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "cifarlab", "train", "fastnet", *args, "--seed", str(seed),
-                   "--data", data, "--out", f"{out}/run", "--quiet"]
-        finished = subprocess.run(command, capture_output=True, text=True)
-        if finished.returncode:
-            return {"error": (finished.stderr.strip().splitlines() or ["?"])[-1]}
-        history = json.load(open(f"{out}/run/history.json"))
-        metrics = json.load(open(f"{out}/run/metrics.json"))
+    try:
+        _, history, metrics = train_once(["fastnet", *args, "--seed", str(seed), "--data", data])
+    except TrainFailed as failure:
+        return {"error": str(failure)}
     return {"final": metrics["test_accuracy"], "seconds": history["seconds"][-1], "steps": history["step"][-1]}
 
 

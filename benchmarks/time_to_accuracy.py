@@ -24,18 +24,30 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-def run_once(model: str, preset: str, seed: int, data: str, extra: list[str], thresholds: list[float]) -> dict:
+
+class TrainFailed(RuntimeError):
+    """A `cifarlab train` process exited non-zero; the message is its last stderr line."""
+
+
+def train_once(args: list[str]) -> tuple[float, dict, dict]:
+    """Run `cifarlab train ARGS --out TMP --quiet` in its own process; returns its wall
+    seconds, history.json and metrics.json (shared with benchmarks/recipe_search.py)."""
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        finished = subprocess.run([sys.executable, "-m", "cifarlab", "train", model, "--preset", preset, "--seed",
-                                   str(seed), "--data", data, "--out", f"{out}/run", "--quiet", *extra],
+        finished = subprocess.run([sys.executable, "-m", "cifarlab", "train", *args, "--out", f"{out}/run", "--quiet"],
                                   capture_output=True, text=True)
+        wall = time.perf_counter() - started
         if finished.returncode:
             last = (finished.stderr.strip().splitlines() or ["no message"])[-1]
-            raise SystemExit(f"{model}:{preset} seed {seed} failed (exit {finished.returncode}): {last}")
-        wall = time.perf_counter() - started
-        history = json.load(open(f"{out}/run/history.json"))
-        metrics = json.load(open(f"{out}/run/metrics.json"))
+            raise TrainFailed(f"exit {finished.returncode}: {last}")
+        return wall, json.load(open(f"{out}/run/history.json")), json.load(open(f"{out}/run/metrics.json"))
+
+
+def run_once(model: str, preset: str, seed: int, data: str, extra: list[str], thresholds: list[float]) -> dict:
+    try:
+        wall, history, metrics = train_once([model, "--preset", preset, "--seed", str(seed), "--data", data, *extra])
+    except TrainFailed as failure:
+        raise SystemExit(f"{model}:{preset} seed {seed} failed ({failure})") from None
     reached = {}
     for threshold in thresholds:
         hits = [s for s, acc in zip(history["seconds"], history["test_accuracy"]) if acc >= threshold]

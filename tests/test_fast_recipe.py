@@ -1,6 +1,8 @@
 """The fast ConvNet recipe's parts: optimiser groups, identity-start convs, lookahead averaging,
 whitening-bias freezing, and a killed fastnet run resuming to the uninterrupted result."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from torch import nn
 from cifarlab.cli.main import main
 from cifarlab.torch_nn.fastnet import FastNet, identity_start_conv
 from cifarlab.train.fast_recipe import FastRecipe, Lookahead
-from cifarlab.train.torch_learner import build_torch_optimizer
+from cifarlab.train.torch_learner import TorchLearner, build_torch_optimizer
 
 
 def test_param_groups_cover_every_trainable_parameter_once():
@@ -78,17 +80,17 @@ def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder
                                    rtol=1e-6)
 
 
+def learner_config(batch_size: int, momentum: float = 0.0, nesterov: bool = False) -> SimpleNamespace:
+    """The options TorchLearner reads, for a single-process float32 CPU learner."""
+    return SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=batch_size, optimizer="sgd",
+                           lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=0.0,
+                           eval_batch_size=batch_size, seed=0, precision="fp32", compile=False)
+
+
 def test_translate_tta_averages_six_views_with_the_stated_weights():
-    from types import SimpleNamespace
-
-    from cifarlab.train.torch_learner import TorchLearner
-
     torch.manual_seed(0)
     model = FastNet(widths=(8, 8, 8)).eval()
-    cfg = SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=4, optimizer="sgd", lr=0.1,
-                          momentum=0.0, nesterov=False, weight_decay=0.0, eval_batch_size=4, seed=0,
-                          precision="fp32", compile=False)
-    learner = TorchLearner(model, cfg, tta=2)
+    learner = TorchLearner(model, learner_config(batch_size=4), tta=2)
     x = torch.randn(3, 3, 32, 32)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
     with torch.no_grad():
@@ -99,13 +101,7 @@ def test_translate_tta_averages_six_views_with_the_stated_weights():
 
 
 def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
-    from types import SimpleNamespace
-
-    from cifarlab.train.torch_learner import TorchLearner
-
-    cfg = SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=6, optimizer="sgd", lr=0.1,
-                          momentum=0.9, nesterov=True, weight_decay=0.0, eval_batch_size=6, seed=0,
-                          precision="fp32", compile=False)
+    cfg = learner_config(batch_size=6, momentum=0.9, nesterov=True)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)
     learners = []

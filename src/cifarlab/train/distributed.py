@@ -67,7 +67,8 @@ def leave(wait_for_others: bool = True) -> None:
     is still writing files when the others finish): without that wait, a non-main rank of
     the 2-process test aborted (SIGABRT) in 2 of 5 full test-suite runs. After an error, do
     not wait: the other ranks may never arrive."""
-    if dist.is_initialized() and wait_for_others:
+    if not dist.is_initialized():
+        return
+    if wait_for_others:
         dist.barrier()
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    dist.destroy_process_group()
