@@ -133,7 +133,7 @@ def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, mon
 
 
 @pytest.mark.parametrize("bad, message", [
-    (["--steps", "0"], "--steps must be positive"),
+    (["--steps", "0"], "needs a budget: --steps or --epochs must be positive"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
     (["--batch-size", "100000"], "batch size"),
     (["--nesterov"], "--nesterov needs"),

@@ -13,7 +13,7 @@ OPTIONS = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-ever
            "--train-eval-size", "0", "--augment", "--quiet", "--device", "cpu"]  # gloo, also where CUDA is
 
 
-def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path):
+def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path, capsys):
     single, double = tmp_path / "single", tmp_path / "double"
     assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(single), *OPTIONS]) == 0
     launched = subprocess.run(
@@ -24,8 +24,15 @@ def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path)
     assert launched.stdout.count("final metrics") == 1  # rank 0 alone reports
     for name in ("train_loss.npy", "test_loss.npy", "test_accuracy.npy"):
         np.testing.assert_allclose(np.load(double / name), np.load(single / name), rtol=1e-5, atol=1e-7)
-    config = json.loads((double / "config.json").read_text())["config"]
-    assert config["distributed"] is True and config["batch_size"] == 20
+    record = json.loads((double / "config.json").read_text())
+    assert record["runtime"]["distributed"] is True and record["config"]["batch_size"] == 20
+    # the run is usable afterwards by a single process: evaluated and used for predictions
+    capsys.readouterr()
+    assert main(["evaluate", str(double)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+    image = learnable_folder / "train" / "horse" / "0003.png"
+    assert main(["predict", str(double), str(image), "--device", "cpu"]) == 0
+    assert capsys.readouterr().out.count("%") == 3
 
 
 def test_distributed_without_torchrun_is_a_clear_error(learnable_folder, tmp_path, capsys, monkeypatch):

@@ -1,8 +1,6 @@
 """The fast ConvNet recipe's parts: optimiser groups, identity-start convs, lookahead averaging,
 whitening-bias freezing, and a killed fastnet run resuming to the uninterrupted result."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
@@ -11,7 +9,9 @@ from torch import nn
 from cifarlab.cli.main import main
 from cifarlab.torch_nn.fastnet import FastNet, identity_start_conv
 from cifarlab.train.fast_recipe import FastRecipe, Lookahead
-from cifarlab.train.torch_learner import TorchLearner, build_torch_optimizer
+from cifarlab.train.configs import OptimizerSpec
+from cifarlab.train.runtime import Runtime
+from cifarlab.train.torch_learner import TorchLearner, TorchRecipe, build_torch_optimizer
 
 
 def test_param_groups_cover_every_trainable_parameter_once():
@@ -27,7 +27,7 @@ def test_param_groups_cover_every_trainable_parameter_once():
 
 def test_weight_decay_of_a_group_is_scaled():
     model = FastNet(widths=(8, 16, 16))
-    optimizer = build_torch_optimizer("sgd", model.param_groups(64.0), 0.1, 0.9, True, 1e-3)
+    optimizer = build_torch_optimizer(OptimizerSpec("sgd", 0.1, 0.9, True, 1e-3), model.param_groups(64.0))
     assert [g["weight_decay"] for g in optimizer.param_groups] == pytest.approx([1e-3 / 64, 1e-3, 1e-3])
 
 
@@ -80,17 +80,18 @@ def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder
                                    rtol=1e-6)
 
 
-def learner_config(batch_size: int, momentum: float = 0.0, nesterov: bool = False) -> SimpleNamespace:
-    """The options TorchLearner reads, for a single-process float32 CPU learner."""
-    return SimpleNamespace(threads=0, device="cpu", distributed=False, batch_size=batch_size, optimizer="sgd",
-                           lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=0.0,
-                           eval_batch_size=batch_size, seed=0, precision="fp32", compile=False)
+CPU = Runtime(device="cpu")
+
+
+def sgd_recipe(batch_size: int, momentum: float = 0.0, nesterov: bool = False, **extra) -> TorchRecipe:
+    return TorchRecipe(OptimizerSpec("sgd", 0.1, momentum, nesterov), batch_size=batch_size, seed=0,
+                       eval_batch_size=batch_size, **extra)
 
 
 def test_translate_tta_averages_six_views_with_the_stated_weights():
     torch.manual_seed(0)
     model = FastNet(widths=(8, 8, 8)).eval()
-    learner = TorchLearner(model, learner_config(batch_size=4), tta=2)
+    learner = TorchLearner(model, sgd_recipe(batch_size=4, tta=2), CPU)
     x = torch.randn(3, 3, 32, 32)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
     with torch.no_grad():
@@ -101,13 +102,12 @@ def test_translate_tta_averages_six_views_with_the_stated_weights():
 
 
 def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
-    cfg = learner_config(batch_size=6, momentum=0.9, nesterov=True)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)
     learners = []
     for _ in range(2):
         torch.manual_seed(0)
-        learners.append(TorchLearner(FastNet(widths=(8, 8, 8)), cfg, augment_padding=2))
+        learners.append(TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(6, 0.9, True, augment_padding=2), CPU))
     as_arrays, as_tensors = learners
     staged_x, staged_y = as_tensors.stage(x, y)  # on the CPU: the arrays themselves
     tensor_x, tensor_y = torch.from_numpy(staged_x), torch.from_numpy(staged_y)

@@ -1,7 +1,8 @@
 """Generate argparse options from a config dataclass, and build the config back.
 
 Each field becomes `--field-name`; its `metadata["help"]` is the help text, and the
-default shown is the dataclass default, so `--help` and the code cannot disagree.
+default shown is the dataclass default (or a model's override of it), so `--help` and the
+code cannot disagree.
 """
 
 from __future__ import annotations
@@ -14,38 +15,52 @@ from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import parse_int_list
 
 
-def _option_kwargs(field: dataclasses.Field, hint) -> dict:
+def _option_kwargs(field: dataclasses.Field, hint, default) -> dict:
     help_text = field.metadata.get("help", "")
     choices = field.metadata.get("choices")
-    default = field.default
-    origin = typing.get_origin(hint)
     if hint is bool:
         return {"action": argparse.BooleanOptionalAction, "default": default, "help": help_text}
-    if origin is tuple:
+    if typing.get_origin(hint) is tuple:
         shown = ",".join(map(str, default)) or "none"
         return {"type": parse_int_list, "default": default, "metavar": "N,N,...", "help": f"{help_text} (default: {shown})"}
-    if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None):
-        inner = next(a for a in typing.get_args(hint) if a is not type(None))
-        return {"type": inner, "default": default, "help": help_text}
     kwargs = {"type": hint, "default": default, "help": f"{help_text} (default: %(default)s)"}
     if choices:
         kwargs["choices"] = choices
     return kwargs
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_cls, skip: tuple[str, ...] = ()) -> None:
+def add_config_options(parser: argparse.ArgumentParser, config_cls, defaults: dict | None = None) -> None:
+    """One option per field of `config_cls`; `defaults` overrides some fields' defaults."""
     hints = typing.get_type_hints(config_cls)
+    group = parser.add_argument_group(f"{config_cls.__name__} options", (config_cls.__doc__ or "").split("\n")[0])
     for field in dataclasses.fields(config_cls):
-        if field.name in skip:
-            continue
+        default = (defaults or {}).get(field.name, field.default)
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, dest=field.name, **_option_kwargs(field, hints[field.name]))
+        group.add_argument(flag, dest=field.name, **_option_kwargs(field, hints[field.name], default))
 
 
-def config_from_args(config_cls, args: argparse.Namespace, **overrides):
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls) if hasattr(args, f.name)}
-    values.update(overrides)
+def given_on_command_line(field_name: str, argv: list[str]) -> bool:
+    flag = "--" + field_name.replace("_", "-")
+    return any(a == flag or a.startswith(flag + "=") or a == "--no-" + flag[2:] for a in argv)
+
+
+def field_names(config_cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(config_cls))
+
+
+def build_config(config_cls, values: dict):
+    """`config_cls(**values)`, its checks' complaints as user errors."""
     try:
         return config_cls(**values)
     except (TypeError, ValueError) as exc:
         raise CifarlabError(str(exc)) from None
+
+
+def values_from_args(config_cls, args: argparse.Namespace, preset: dict, argv: list[str]) -> dict:
+    """The field values of `config_cls`: option defaults, then the preset, then what the
+    command line gave explicitly."""
+    values = {}
+    for name in field_names(config_cls):
+        explicit = given_on_command_line(name, argv)
+        values[name] = preset[name] if name in preset and not explicit else getattr(args, name)
+    return values

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cifarlab.cli.reload_options import add_reload_options, apply_reload_options
 from cifarlab.errors import CifarlabError
 
 
@@ -17,6 +18,7 @@ def register(commands) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
     parser.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="image files Pillow can read")
     parser.add_argument("--top", type=int, default=3, help="how many classes to print (default: 3)")
+    add_reload_options(parser)
     parser.set_defaults(handler=run_predict)
 
 
@@ -38,17 +40,12 @@ def load_image_32(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
 def run_predict(args) -> int:
     from cifarlab.data.preprocess import flat_view, nchw_view, standardize
     from cifarlab.train.registry import get_model
-    from cifarlab.train.run import load_run
+    from cifarlab.train.saved_run import reload_learner
 
-    model, cfg, record = load_run(args.run_dir)
-    entry = get_model(model)
-    classes = record["classes"]
+    apply_reload_options(args)
     loaded = [load_image_32(path) for path in args.images]  # all checked before any work
-    learner = entry.make_learner(cfg, len(classes))
-    weights = args.run_dir / learner.weights_name
-    if not weights.exists():
-        raise CifarlabError(f"{weights} not found: the run has no saved weights yet")
-    learner.load(weights)
+    model, _, record, learner, _ = reload_learner(args.run_dir, args.device, args.threads)
+    entry, classes = get_model(model), record["classes"]
     norm = record["normalization"]
     images = standardize(np.stack([pixels for pixels, _ in loaded]), np.float32(norm["mean"]), np.float32(norm["std"]))
     view = flat_view if entry.layout == "flat" else nchw_view

@@ -1,18 +1,24 @@
-"""`cifarlab train MODEL`: options generated from the model's config dataclass."""
+"""`cifarlab train MODEL`: options generated from the model's config dataclass and the runtime.
+
+How an option reaches the network: this file builds the config (and the runtime) from the
+command line, `train/registry.py` turns the config into the model and its learner, and the
+model's file (e.g. `torch_nn/mlp.py`) builds the layers.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 from cifarlab.cli.data_cmd import DATA_HELP
-from cifarlab.cli.options import add_config_options, config_from_args
+from cifarlab.cli.options import (add_config_options, build_config, field_names, given_on_command_line,
+                                  values_from_args)
 from cifarlab.errors import CifarlabError
 
 
 def register(commands) -> None:
     from cifarlab.train.registry import model_registry
+    from cifarlab.train.runtime import Runtime
 
     parser = commands.add_parser("train", help="train a model and write a run directory",
                                  description="Train a model; every run writes config.json, learning curves "
@@ -24,49 +30,75 @@ def register(commands) -> None:
         sub.add_argument("--out", metavar="RUN_DIR", type=Path,
                          help="run directory to write (default: runs/<model>-<date>-<time>)")
         sub.add_argument("--resume", metavar="RUN_DIR", type=Path,
-                         help="continue the interrupted run in RUN_DIR with its saved config")
+                         help="continue the interrupted run in RUN_DIR with its saved config (runtime options "
+                              "such as --device and --threads may be given again)")
         if entry.presets:
             sub.add_argument("--preset", choices=sorted(entry.presets),
                              help="start from a named set of options (explicit options still win): "
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         add_config_options(sub, entry.config_cls)
+        if entry.runtime_defaults is not None:
+            add_config_options(sub, Runtime, entry.runtime_defaults)
         sub.set_defaults(handler=run_train)
 
 
-def given_on_command_line(field_name: str, argv: list[str]) -> bool:
-    flag = "--" + field_name.replace("_", "-")
-    return any(a == flag or a.startswith(flag + "=") or a == "--no-" + flag[2:] for a in argv)
+def _new_run(entry, args):
+    """(config, runtime) from the defaults, the preset and the command line."""
+    from cifarlab.train.configs import one_budget
+    from cifarlab.train.runtime import Runtime
+
+    preset = entry.presets[args.preset] if getattr(args, "preset", None) else {}
+    given = {name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)}
+    try:
+        values = one_budget(values_from_args(entry.config_cls, args, preset, args.argv), given)
+    except ValueError as exc:
+        raise CifarlabError(str(exc)) from None
+    cfg = build_config(entry.config_cls, values)
+    if entry.runtime_defaults is None:
+        return cfg, None
+    return cfg, build_config(Runtime, values_from_args(Runtime, args, preset, args.argv))
 
 
-def preset_overrides(preset: dict, argv: list[str]) -> dict:
-    """Preset values for the options the user did not give explicitly."""
-    return {name: value for name, value in preset.items() if not given_on_command_line(name, argv)}
+def _resumed_run(entry, args):
+    """(config, runtime, record) of the run to resume: the saved recipe, a runtime chosen here."""
+    import dataclasses
+
+    from cifarlab.train.runtime import RUNTIME_FIELDS, for_reloading
+    from cifarlab.train.saved_run import load_run, saved_runtime
+
+    model, cfg, record = load_run(args.resume)
+    if model != args.model:
+        raise CifarlabError(f"{args.resume} is a {model} run, not {args.model}")
+    changed = [name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)]
+    if changed or getattr(args, "preset", None):
+        what = "--preset" if not changed else "--" + changed[0].replace("_", "-")
+        raise CifarlabError(f"{what} cannot change a run being resumed: its recipe is saved in "
+                            f"{args.resume}/config.json (start a new run with --out to change it)")
+    saved = saved_runtime(record)
+    if saved is None:
+        return cfg, None, record
+    runtime = for_reloading(saved, device=args.device, threads=args.threads, distributed=args.distributed)
+    given = {name: getattr(args, name) for name in RUNTIME_FIELDS if given_on_command_line(name, args.argv)}
+    return cfg, dataclasses.replace(runtime, **given), record
 
 
 def run_train(args) -> int:
     from cifarlab.train.registry import get_model
-    from cifarlab.train.run import format_table, load_run, print_config, train_run
+    from cifarlab.train.run import format_table, train_run
     from cifarlab.train.rundir import default_run_dir
+    from cifarlab.train.runtime import apply_threads
 
     entry = get_model(args.model)
     if args.resume:
-        model, cfg, record = load_run(args.resume)
-        if model != args.model:
-            raise CifarlabError(f"{args.resume} is a {model} run, not {args.model}")
-        run_dir = args.resume
-        args.data = args.data or record["data_source"]
+        cfg, runtime, record = _resumed_run(entry, args)
+        run_dir, data = args.resume, args.data or record["data_source"]
     else:
-        preset = getattr(args, "preset", None)
-        overrides = preset_overrides(entry.presets[preset], args.argv) if preset else {}
-        cfg = config_from_args(entry.config_cls, args, **overrides)
-        run_dir = args.out or default_run_dir(args.model)
-    speaks = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 prints for all
-    if speaks:
-        print_config(args.model, cfg)
-        print(f"run directory: {run_dir}")
-    metrics = train_run(args.model, cfg, run_dir, args.data, resume=bool(args.resume), progress=not args.quiet)
-    if not speaks:
+        (cfg, runtime), run_dir, data = _new_run(entry, args), args.out or default_run_dir(args.model), args.data
+    apply_threads(runtime.threads if runtime else 0)
+    metrics = train_run(args.model, cfg, run_dir, data, runtime, resume=bool(args.resume),
+                        progress=not args.quiet, announce=True)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports for all
         return 0
     print(format_table(metrics, f"{args.model}: final metrics at step {metrics['step']} "
                                 f"({metrics['train_seconds']:.1f} s)"))

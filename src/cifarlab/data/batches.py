@@ -15,8 +15,7 @@ class BatchSchedule:
     """`schedule(step)` -> int64 indices of that step's batch (drop-last epochs)."""
 
     def __init__(self, n: int, batch_size: int, seed: int):
-        if not 1 <= batch_size <= n:
-            raise CifarlabError(f"batch size {batch_size} must be between 1 and the training set size {n}")
+        check_batch_size(batch_size, n)
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.steps_per_epoch = n // batch_size
         self._epoch, self._order = -1, None
@@ -36,3 +35,8 @@ def chunks(n: int, size: int):
     """Consecutive index slices covering range(n), for evaluation in large batches."""
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
+
+
+def check_batch_size(batch_size: int, n: int) -> None:
+    if not 1 <= batch_size <= n:
+        raise CifarlabError(f"batch size {batch_size} must be between 1 and the training set size {n}")

@@ -7,19 +7,35 @@ import numpy as np
 from cifarlab.numpy_nn.module import Module
 
 
+INIT_SCHEMES = ("he", "torch")
+
+
+def initial_parameters(scheme: str, n_in: int, n_out: int, rng: np.random.Generator, neg_slope: float = 0.0):
+    """(weight (n_out, n_in), bias (n_out,)) float64 drawn for an init scheme (the torch MLP
+    draws from the same distributions):
+    he:    weight ~ N(0, 2 / ((1 + neg_slope^2) n_in)), bias 0 (keeps the activations' variance);
+    torch: weight, bias ~ U(-1/sqrt(n_in), 1/sqrt(n_in)), torch.nn.Linear's default."""
+    if scheme == "he":
+        std = np.sqrt(2.0 / ((1.0 + neg_slope**2) * n_in))
+        return rng.standard_normal((n_out, n_in)) * std, np.zeros(n_out)
+    if scheme == "torch":
+        bound = 1.0 / np.sqrt(n_in)
+        return rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)
+    raise ValueError(f"unknown init {scheme!r}: use one of {INIT_SCHEMES}")
+
+
 class Linear(Module):
-    """weight: (n_out, n_in), He-initialised for (leaky) ReLU; bias: (n_out,) zeros.
+    """weight: (n_out, n_in); bias: (n_out,), drawn by `initial_parameters` (He by default).
 
     `input_grad=False` skips dL/dx for a first layer whose input is the data, as torch
     does for inputs that need no gradient (a third of that layer's backward cost).
     """
 
     def __init__(self, n_in: int, n_out: int, rng: np.random.Generator, neg_slope: float = 0.0,
-                 input_grad: bool = True, dtype=np.float32):
+                 input_grad: bool = True, dtype=np.float32, init: str = "he"):
         super().__init__()
-        std = np.sqrt(2.0 / ((1.0 + neg_slope**2) * n_in))  # Kaiming He: keeps activation variance
-        self.params = {"weight": (rng.standard_normal((n_out, n_in)) * std).astype(dtype),
-                       "bias": np.zeros(n_out, dtype=dtype)}
+        weight, bias = initial_parameters(init, n_in, n_out, rng, neg_slope)
+        self.params = {"weight": weight.astype(dtype), "bias": bias.astype(dtype)}
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self.input_grad = input_grad
         self._x = None

@@ -61,10 +61,11 @@ class Sequential(Module):
         return self
 
 
-def build_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, seed: int, activation: str = "leaky_relu",
-              neg_slope: float = 0.02, batch_norm: bool = False, dropout: float = 0.0,
+def build_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, *, seed: int, activation: str = "leaky_relu",
+              neg_slope: float = 0.02, batch_norm: bool = False, dropout: float = 0.0, init: str = "he",
               input_grad: bool = True) -> Sequential:
-    """[Linear -> (BatchNorm) -> activation -> (Dropout)] per hidden size, then Linear to logits."""
+    """[Linear -> (BatchNorm) -> activation -> (Dropout)] per hidden size, then Linear to logits.
+    `init`: see linear.initial_parameters; `input_grad=False` skips dL/dx of the first layer."""
     if activation not in ("relu", "leaky_relu"):
         raise ValueError(f"unknown activation {activation!r}: use relu or leaky_relu")
     rng = np.random.default_rng(seed)
@@ -72,11 +73,11 @@ def build_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, seed: int, activat
     modules: list[Module] = []
     sizes = (n_in, *hidden)
     for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        modules.append(Linear(fan_in, fan_out, rng, slope, input_grad=input_grad or index > 0))
+        modules.append(Linear(fan_in, fan_out, rng, slope, input_grad=input_grad or index > 0, init=init))
         if batch_norm:
             modules.append(BatchNorm1d(fan_out))
         modules.append(LeakyReLU(neg_slope) if activation == "leaky_relu" else ReLU())
         if dropout:
             modules.append(Dropout(dropout, rng))
-    modules.append(Linear(sizes[-1], n_out, rng, 0.0, input_grad=input_grad or bool(hidden)))
+    modules.append(Linear(sizes[-1], n_out, rng, 0.0, input_grad=input_grad or bool(hidden), init=init))
     return Sequential(*modules)

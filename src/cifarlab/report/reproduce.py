@@ -52,7 +52,7 @@ def run_or_reuse(model: str, cfg, run_dir: Path, data: str | None, log) -> dict:
             return read_json(run_dir / "metrics.json")
         shutil.rmtree(run_dir)
     log(f"training {model} into {run_dir} ({cfg.steps} steps)")
-    return train_run(model, cfg, run_dir, data, progress=True)
+    return train_run(model, cfg, run_dir, data, progress=True, announce=True)
 
 
 def table(title: str, metrics: dict, run_dir: Path, command: str) -> str:

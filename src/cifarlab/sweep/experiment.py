@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import tomllib
 import typing
@@ -55,12 +54,23 @@ class Experiment:
         return "maximize" if self.objective.endswith("accuracy") else "minimize"
 
 
-def coerce_option(config_cls, name: str, value):
-    """A TOML value as the config field's type ('500,500,500' -> (500, 500, 500))."""
-    hints = typing.get_type_hints(config_cls)
+def option_types(model: str) -> dict:
+    """Every option an experiment may set for `model`: its config's fields and, for torch
+    models, the runtime's (device, threads, precision, ...), with their types."""
+    from cifarlab.train.runtime import Runtime
+
+    entry = get_model(model)
+    hints = dict(typing.get_type_hints(entry.config_cls))
+    if entry.runtime_defaults is not None:
+        hints.update(typing.get_type_hints(Runtime))
+    return hints
+
+
+def coerce_option(model: str, name: str, value):
+    """A TOML value as the option's type ('500,500,500' -> (500, 500, 500))."""
+    hints = option_types(model)
     if name not in hints:
-        known = ", ".join(f.name for f in dataclasses.fields(config_cls))
-        raise CifarlabError(f"unknown option {name!r} for this model; known options: {known}")
+        raise CifarlabError(f"unknown option {name!r} for this model; known options: {', '.join(hints)}")
     kind = hints[name]
     if typing.get_origin(kind) is tuple:
         return parse_int_list(value) if isinstance(value, str) else tuple(int(v) for v in value)
@@ -71,10 +81,38 @@ def coerce_option(config_cls, name: str, value):
     return value
 
 
+def trial_setup(model: str, options: dict):
+    """(config, runtime) of a trial with these (coerced) options, or a CifarlabError that says
+    what is wrong with them."""
+    from cifarlab.train.configs import one_budget
+    from cifarlab.train.runtime import RUNTIME_FIELDS, Runtime
+
+    entry = get_model(model)
+    recipe = {k: v for k, v in options.items() if k not in RUNTIME_FIELDS}
+    try:
+        cfg = entry.config_cls(**one_budget(recipe, set(recipe)))
+        if entry.runtime_defaults is None:
+            return cfg, None
+        where = {k: v for k, v in options.items() if k in RUNTIME_FIELDS}
+        return cfg, Runtime(**{**entry.runtime_defaults, **where})
+    except (TypeError, ValueError) as exc:
+        raise CifarlabError(str(exc)) from None
+
+
 def _expand_grid(points: list[dict], grid: dict) -> tuple[dict, ...]:
     product = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else [{}]
     base = points or [{}]
     return tuple({**point, **combo} for point in base for combo in product)
+
+
+def _check_points(path: Path, model: str, fixed: dict, points: tuple[dict, ...]) -> None:
+    """Every grid point must make a valid config: a bad one is reported before any trial runs."""
+    for index, point in enumerate(points):
+        try:
+            trial_setup(model, {**fixed, **point})
+        except CifarlabError as exc:
+            where = f"point {index + 1} ({point})" if point else "[fixed]"
+            raise CifarlabError(f"{path}: {where}: {exc}") from None
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -92,15 +130,16 @@ def load_experiment(path: Path) -> Experiment:
         raise CifarlabError(f"{path}: sampler must be one of {SAMPLERS}, got {head['sampler']!r}")
     if head.get("pruner", "none") not in PRUNERS:
         raise CifarlabError(f"{path}: pruner must be one of {PRUNERS}")
-    config_cls = get_model(head["model"]).config_cls
-    fixed = {k: coerce_option(config_cls, k, v) for k, v in spec.get("fixed", {}).items()}
+    model = head["model"]
+    fixed = {k: coerce_option(model, k, v) for k, v in spec.get("fixed", {}).items()}
     points = _expand_grid(spec.get("points", []), spec.get("grid", {}))
-    points = tuple({k: coerce_option(config_cls, k, v) for k, v in p.items()} for p in points)
+    points = tuple({k: coerce_option(model, k, v) for k, v in p.items()} for p in points)
     space = spec.get("space", {})
     for name in space:
-        coerce_option(config_cls, name, space[name][0] if isinstance(space[name], list) else space[name]["low"])
+        coerce_option(model, name, space[name][0] if isinstance(space[name], list) else space[name]["low"])
     if head["sampler"] == "grid" and points == ({},):
         raise CifarlabError(f"{path}: a grid experiment needs [[points]] or [grid]")
+    _check_points(path, model, fixed, points if head["sampler"] == "grid" else ({},))
     if head["sampler"] == "tpe" and (not space or int(head.get("trials", 0)) <= 0):
         raise CifarlabError(f"{path}: a tpe experiment needs a [space] and trials > 0")
     return Experiment(name=head["name"], model=head["model"], sampler=head["sampler"],

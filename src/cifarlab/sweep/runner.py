@@ -17,8 +17,6 @@ from pathlib import Path
 
 from cifarlab.errors import CifarlabError
 from cifarlab.sweep.experiment import Experiment
-from cifarlab.train.configs import config_from_dict
-from cifarlab.train.registry import get_model
 
 MAX_RETRIES = 2
 READY_ATTR = "grid_queued"
@@ -47,7 +45,11 @@ def open_storage(url: str, heartbeat: int | None, attempts: int = 5):
     race to create its tables, and the loser's CREATE fails (PostgreSQL: a unique violation
     in pg_type); by the retry the tables exist."""
     import optuna
+    from sqlalchemy.exc import SQLAlchemyError
 
+    # what a bad URL, a missing driver, an unreachable server or the race raise; anything
+    # else is a programming error and keeps its traceback
+    storage_errors = (SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError)
     for attempt in range(attempts):
         try:
             with _experimental_allowed():
@@ -55,7 +57,7 @@ def open_storage(url: str, heartbeat: int | None, attempts: int = 5):
                     url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                         max_retry=MAX_RETRIES))
-        except Exception as exc:  # SQLAlchemy raises many types for bad URLs, servers and races
+        except storage_errors as exc:
             if attempt == attempts - 1 or type(exc).__name__ not in RETRIED_ERRORS:
                 first_line = f"{type(exc).__name__}: {exc}".split("\n")[0]
                 raise CifarlabError(f"cannot open sweep storage {url} ({first_line})") from None
@@ -126,18 +128,16 @@ def trial_options(experiment: Experiment, trial) -> dict | None:
 def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, log=print):
     import optuna
 
-    from cifarlab.sweep.experiment import coerce_option
+    from cifarlab.sweep.experiment import coerce_option, trial_setup
     from cifarlab.train.run import train_run
-
-    entry = get_model(experiment.model)
 
     def objective(trial):
         options = trial_options(experiment, trial)
         if options is None:  # the queue was empty when this worker asked: train nothing
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("no queued grid point left")
-        options = {k: coerce_option(entry.config_cls, k, v) for k, v in options.items()}
-        cfg = config_from_dict(entry.config_cls, options)
+        options = {k: coerce_option(experiment.model, k, v) for k, v in options.items()}
+        cfg, runtime = trial_setup(experiment.model, options)  # a bad TPE sample fails its trial alone
         run_dir = sweep_dir / experiment.name / f"trial-{trial.number:04d}"
         trial.set_user_attr("options", _json_options(options))
         trial.set_user_attr("run_dir", str(run_dir))
@@ -149,7 +149,7 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
 
         started = time.perf_counter()
         try:
-            metrics = train_run(experiment.model, cfg, run_dir, data, progress=False, on_evaluation=report)
+            metrics = train_run(experiment.model, cfg, run_dir, data, runtime, progress=False, on_evaluation=report)
         finally:
             trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
         for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss"):

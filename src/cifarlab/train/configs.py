@@ -1,13 +1,16 @@
-"""One frozen dataclass per trainable model, holding the study's defaults.
+"""One frozen dataclass per trainable model, holding the study's defaults: what a run *is*.
 
-The CLI options are generated from these fields (help text in `metadata`), and the
-resolved config is printed and saved as config.json in every run directory.
+Where a run executes (device, threads, processes, precision, compile) is not here but in
+`runtime.Runtime`, decided on the machine that runs the command. The CLI options are
+generated from both (help text in `metadata`), and both are printed and saved in
+config.json with every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 
@@ -19,14 +22,19 @@ def option(default, help: str, choices=None):
 SCHEDULES = ("constant", "cosine", "linear", "step")
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Fields every trainer shares."""
 
-    steps: int = option(1500, "number of optimisation steps (mini-batches)")
+    steps: int = option(1500, "number of optimisation steps (mini-batches); 0 when --epochs sets the budget")
+    epochs: float = option(0.0, "training budget in passes over the training set, instead of --steps (0: off)")
     batch_size: int = option(200, "mini-batch size")
     lr: float = option(2e-3, "peak learning rate")
-    eval_every: int = option(100, "evaluate train and test metrics every this many steps")
+    eval_every: int = option(100, "evaluate train and test metrics every this many steps (0: only at the end)")
     optimizer: str = option("sgd", "optimiser", ("sgd", "adam"))
     momentum: float = option(0.0, "SGD momentum")
     nesterov: bool = option(False, "Nesterov momentum for SGD")
@@ -44,35 +52,47 @@ class TrainConfig:
     seed: int = option(42, "seed for initialisation, batch order, dropout and augmentation")
 
     def __post_init__(self):
-        positive = ("steps", "batch_size", "eval_every")
-        for name in positive:
+        for name in ("batch_size", "lr"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"--lr must be positive, got {self.lr}")
-        for name in ("val_size", "train_eval_size", "warmup_steps", "early_stop", "weight_decay", "momentum"):
+                raise ValueError(f"{_flag(name)} must be positive, got {getattr(self, name)}")
+        for name in ("steps", "epochs", "eval_every", "val_size", "train_eval_size", "warmup_steps", "early_stop",
+                     "weight_decay", "momentum"):
             if getattr(self, name) < 0:
-                raise ValueError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
+                raise ValueError(f"{_flag(name)} must not be negative, got {getattr(self, name)}")
+        if not (self.steps or self.epochs):
+            raise ValueError("the run needs a budget: --steps or --epochs must be positive")
         if not 0.0 <= self.target_acc <= 1.0:
             raise ValueError(f"--target-acc is a fraction in [0, 1], got {self.target_acc}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ValueError("--nesterov needs --optimizer sgd and --momentum > 0")
+        if self.eval_every == 0 and (self.target_acc or self.early_stop):
+            raise ValueError("--target-acc and --early-stop act at evaluations, and --eval-every 0 evaluates only "
+                             "at the end: give --eval-every N")
 
 
 @dataclass(frozen=True)
-class NumpyMLPConfig(TrainConfig):
-    """Study part 1: the NumPy MLP (defaults: the report's run)."""
+class MLPShape:
+    """The network options both MLPs (NumPy and torch) share, with the same meaning."""
 
     hidden: tuple[int, ...] = option((100,), "hidden layer sizes, comma-separated")
     activation: str = option("leaky_relu", "hidden activation", ("relu", "leaky_relu"))
     neg_slope: float = option(0.02, "LeakyReLU negative slope")
-    batch_norm: bool = option(False, "batch normalisation after each hidden linear layer")
     dropout: float = option(0.0, "dropout probability after each hidden activation")
+    init: str = option("he", "weight initialisation: he (normal, std sqrt(2 / fan_in), zero biases), torch "
+                             "(torch.nn.Linear's default: uniform +-1/sqrt(fan_in) weights and biases)",
+                       ("he", "torch"))
 
     def __post_init__(self):
         super().__post_init__()
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class NumpyMLPConfig(MLPShape, TrainConfig):
+    """Study part 1: the NumPy MLP (defaults: the report's run)."""
+
+    batch_norm: bool = option(False, "batch normalisation after each hidden linear layer")
 
 
 @dataclass(frozen=True)
@@ -80,39 +100,23 @@ class TorchTrainConfig(TrainConfig):
     """Fields of every torch model."""
 
     optimizer: str = option("adam", "optimiser (Adam betas 0.9, 0.999)", ("sgd", "adam", "adamw"))
-    device: str = option("auto", "device: cuda when available with auto", ("auto", "cpu", "cuda"))
-    threads: int = option(0, "CPU threads for torch (0: torch's default)")
     eval_batch_size: int = option(1000, "batch size for evaluation")
     augment: bool = option(False, "random crop (reflect padding) and horizontal flip of training batches")
     crop_padding: int = option(4, "padding of the random crop")
-    distributed: bool = option(False, "data-parallel over the processes torchrun starts (gloo on CPU, nccl on "
-                                      "CUDA); --batch-size is then the global batch")
-    precision: str = option("fp32", "autocast precision of the forward pass: bf16 or fp16 on CUDA (auto: bf16 "
-                                    "on CUDA, fp32 on CPU, where this machine has no fast low-precision units)",
-                            ("auto", "fp32", "bf16", "fp16"))
-    compile: bool = option(False, "torch.compile the model (CUDA: with --precision fp32 only; the first steps are slow)")
 
     def __post_init__(self):
         super().__post_init__()
-        if self.threads < 0 or self.eval_batch_size <= 0 or self.crop_padding < 0:
-            raise ValueError("--threads and --crop-padding must be >= 0, --eval-batch-size positive")
+        if self.eval_batch_size <= 0 or self.crop_padding < 0:
+            raise ValueError("--eval-batch-size must be positive and --crop-padding >= 0")
 
 
 @dataclass(frozen=True)
-class TorchMLPConfig(TorchTrainConfig):
+class TorchMLPConfig(MLPShape, TorchTrainConfig):
     """Study part 2: the PyTorch MLP (defaults: the study's first run)."""
 
-    hidden: tuple[int, ...] = option((100,), "hidden layer sizes, comma-separated")
-    activation: str = option("leaky_relu", "hidden activation", ("relu", "leaky_relu"))
-    neg_slope: float = option(0.02, "LeakyReLU negative slope")
+    init: str = option("torch", MLPShape.__dataclass_fields__["init"].metadata["help"], ("he", "torch"))
     batch_norm: str = option("none", "batch norm after each hidden linear layer: torch's or a custom form",
                              ("none", "torch", "autograd", "function"))
-    dropout: float = option(0.0, "dropout probability after each hidden activation")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ class ConvNetConfig(TorchTrainConfig):
     steps: int = option(5000, "number of optimisation steps (mini-batches)")
     batch_size: int = option(32, "mini-batch size")
     lr: float = option(1e-4, "peak learning rate")
-    eval_every: int = option(500, "evaluate train and test metrics every this many steps")
+    eval_every: int = option(500, "evaluate train and test metrics every this many steps (0: only at the end)")
     train_eval_size: int = option(0, "training images used for train metrics (0: the whole training set, "
                                      "as in the study)")
     batch_norm: str = option("torch", "batch norm form: torch's or a custom 2-D form", ("torch", "autograd", "function"))
@@ -136,8 +140,8 @@ class FastNetConfig(TorchTrainConfig):
     """A fast modern ConvNet recipe (issue 6): whitening layer, GELU, label smoothing, Nesterov
     SGD with warm-up and linear decay, flip and translate augmentation, flip TTA."""
 
+    steps: int = option(0, "number of optimisation steps, instead of --epochs (0: set by --epochs)")
     epochs: float = option(10.0, "training budget in passes over the training set (sets the steps)")
-    steps: int = option(1, "optimisation steps; replaced by --epochs when that is positive")
     batch_size: int = option(1024, "mini-batch size")
     lr: float = option(1.5, "peak learning rate (of the mean loss; batch-norm shifts get --bias-lr-scale times it)")
     optimizer: str = option("sgd", "optimiser", ("sgd", "adam", "adamw"))
@@ -146,7 +150,8 @@ class FastNetConfig(TorchTrainConfig):
     weight_decay: float = option(1.3e-3, "L2 weight decay")
     schedule: str = option("linear", "learning-rate schedule after warm-up", SCHEDULES)
     warmup_steps: int = option(60, "linear learning-rate warm-up from 0 over this many steps")
-    eval_every: int = option(48, "evaluate every this many steps (48: once per epoch at batch 1024)")
+    eval_every: int = option(48, "evaluate every this many steps (48: once per epoch at batch 1024; 0: only at "
+                                 "the end)")
     augment: bool = option(True, "random translate (reflect padding) and horizontal flip of training batches")
     crop_padding: int = option(2, "padding of the random translate")
     label_smoothing: float = option(0.2, "label smoothing of the training loss")
@@ -160,8 +165,6 @@ class FastNetConfig(TorchTrainConfig):
     channels_last: bool = option(True, "NHWC memory format")
     train_eval_size: int = option(5000, "training images used for train metrics (0: all)")
     eval_batch_size: int = option(500, "batch size for evaluation (500: fastest on a 2-core CPU)")
-    precision: str = option("auto", "autocast precision of the forward pass (auto: bf16 on CUDA, fp32 on CPU)",
-                            ("auto", "fp32", "bf16", "fp16"))
 
     def __post_init__(self):
         super().__post_init__()
@@ -171,14 +174,43 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError("--label-smoothing must be in [0, 1)")
 
 
-def resolve_steps(cfg, n_train: int):
-    """A config whose `epochs` budget (when positive) is turned into steps for n_train images."""
-    epochs = getattr(cfg, "epochs", 0)
-    if not epochs:
-        return cfg
-    import math
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """The optimiser a learner builds (NumPy or torch), read from a config by the registry."""
 
-    return dataclasses.replace(cfg, steps=max(1, math.ceil(epochs * (n_train // cfg.batch_size))))
+    name: str
+    lr: float
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+
+    @classmethod
+    def of(cls, cfg: TrainConfig) -> OptimizerSpec:
+        return cls(cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+
+
+def one_budget(values: dict, given: set[str]) -> dict:
+    """`values` with one training budget: an explicitly given --steps switches the epoch budget
+    off and an explicit --epochs the step budget; giving both is an error."""
+    if {"steps", "epochs"} <= given and values.get("steps") and values.get("epochs"):
+        raise ValueError("give the budget as --steps or as --epochs, not both")
+    if "steps" in given and values.get("steps"):
+        return {**values, "epochs": 0.0}
+    if "epochs" in given and values.get("epochs"):
+        return {**values, "steps": 0}
+    return values
+
+
+def steps_per_epoch(cfg, n_train: int) -> int:
+    return max(1, n_train // cfg.batch_size)
+
+
+def resolve_steps(cfg, n_train: int):
+    """The config with its budget in steps: an `epochs` budget becomes ceil(epochs x steps per
+    epoch) for n_train training images (and is kept, as what was asked for)."""
+    if not cfg.epochs:
+        return cfg
+    return dataclasses.replace(cfg, steps=max(1, math.ceil(cfg.epochs * steps_per_epoch(cfg, n_train))))
 
 
 def parse_int_list(text: str) -> tuple[int, ...]:
@@ -199,7 +231,8 @@ def config_to_dict(config) -> dict:
 
 
 def config_from_dict(config_cls, values: dict):
-    """Inverse of config_to_dict (JSON turns tuples into lists); unknown keys are ignored."""
+    """Inverse of config_to_dict (JSON turns tuples into lists); unknown keys are ignored, so
+    runs saved before a field moved (e.g. to the runtime) still load."""
     hints = {f.name: f for f in dataclasses.fields(config_cls)}
     clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in hints}
     return config_cls(**clean)

@@ -1,9 +1,12 @@
-"""Step-dependent parts of the fast ConvNet recipe: lookahead averaging and freezing the
-whitening bias. Both are pure functions of the step, so a resumed run matches an uninterrupted one."""
+"""Step-dependent parts of the fast ConvNet recipe: the whitening layer set from the first
+batch, lookahead averaging and freezing the whitening bias. All are functions of the step, so
+a resumed run matches an uninterrupted one."""
 
 from __future__ import annotations
 
 import torch
+
+from cifarlab.train.torch_learner import StepHooks
 
 
 class Lookahead:
@@ -49,8 +52,8 @@ class Lookahead:
         self.average = state["average"]
 
 
-class FastRecipe:
-    """Hooks the torch learner calls around each step (see TorchLearner.train_step)."""
+class FastRecipe(StepHooks):
+    """Hooks the torch learner calls around each step of a FastNet (see TorchLearner.train_step)."""
 
     def __init__(self, steps_per_epoch: int, total_steps: int, whiten_bias_epochs: float, lookahead_epochs: float):
         self.steps_per_epoch = max(1, steps_per_epoch)
@@ -59,6 +62,10 @@ class FastRecipe:
         if lookahead_epochs >= 0:
             self.lookahead = Lookahead(round(lookahead_epochs * self.steps_per_epoch), total_steps)
         self.total_steps = total_steps
+
+    def before_step(self, model: torch.nn.Module, inputs: torch.Tensor, step: int) -> None:
+        if step == 0:
+            model.init_whitening(inputs)  # from the first whole, un-augmented batch
 
     def lr_scale(self, group: dict, step: int) -> float:
         """Multiplier of the base learning rate for an optimiser group at 0-based `step`:

@@ -1,11 +1,8 @@
 """The one training loop every model runs through.
 
-A *learner* wraps a model and its optimiser (NumPy or torch) behind four calls:
-`train_step(x, y, lr) -> loss`, `evaluate(x, y) -> (accuracy, loss)`, and
-`save(path, loop_state)` / `load(path) -> loop_state` for checkpoints, and optionally
-`stage(x, y)`, which returns the training arrays in the form its batches are cut from (a GPU
-learner keeps them on the device). The loop owns
-the recipe: batch order, learning rate, evaluation, curves, checkpoints, early stopping.
+A *learner* wraps a model and its optimiser (NumPy or torch) behind the `Learner` protocol
+below. The loop owns the recipe: batch order, learning rate, evaluation, curves,
+checkpoints, early stopping and the target accuracy.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -29,10 +26,15 @@ class Learner(Protocol):
     weights_name: str  # file name of the checkpoint inside the run directory
     is_main: bool  # the process that writes files (always, outside torchrun)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float: ...
+    def stage(self, x: np.ndarray, y: np.ndarray) -> tuple:
+        """The training arrays in the form batches are cut from (a GPU learner copies them there once)."""
+    def train_step(self, x, y, lr: float) -> float: ...
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]: ...
+    def probabilities(self, x: np.ndarray) -> np.ndarray: ...
     def save(self, path: Path, loop_state: dict) -> None: ...
     def load(self, path: Path) -> dict: ...
+    def close(self, finished: bool = True) -> None:
+        """Release what the learner holds (a torchrun process group); `finished`: it ended normally."""
 
 
 def train_eval_indices(n: int, size: int, seed: int) -> np.ndarray:
@@ -55,9 +57,14 @@ def best_path(run_dir: Path, learner: Learner) -> Path:
     return run_dir / f"best-{learner.weights_name}"
 
 
+def evaluates_at(done: int, cfg: TrainConfig) -> bool:
+    """Evaluate every cfg.eval_every steps (never in between with 0) and always after the last step."""
+    return done == cfg.steps or bool(cfg.eval_every and done % cfg.eval_every == 0)
+
+
 def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, resume: bool = False,
-        progress: bool = True, on_evaluation=None) -> History:
-    """Train for cfg.steps, evaluating every cfg.eval_every steps; returns the learning curves.
+        progress: bool = True, on_evaluation: Callable | None = None) -> History:
+    """Train for cfg.steps, evaluating as `evaluates_at` says; returns the learning curves.
 
     With `resume`, continue from the checkpoint in run_dir: the batch order and learning
     rate are functions of the step, and the learner restores its RNG states, so the run
@@ -66,61 +73,99 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     """
     from tqdm.auto import tqdm
 
-    train = data.train
-    # a learner may keep the training set on its device (staged once); batches index that copy
-    train_x, train_y = learner.stage(train.x, train.y) if hasattr(learner, "stage") else (train.x, train.y)
-    schedule = BatchSchedule(len(train.y), cfg.batch_size, cfg.seed)
-    sample = train_eval_indices(len(train.y), cfg.train_eval_size, cfg.seed)
-    history, state = History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
-                                 "train_seconds": 0.0, "eval_seconds": 0.0}
-    if resume:
-        state = learner.load(run_dir / learner.weights_name)
-        history = read_history(run_dir)
-        history.truncate(state["step"])
-    elapsed_before = state["train_seconds"]
-    started = time.perf_counter()
+    train_x, train_y = learner.stage(data.train.x, data.train.y)
+    schedule = BatchSchedule(len(data.train.y), cfg.batch_size, cfg.seed)
+    sample = train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed)
+    history, state = _starting_point(learner, run_dir, resume)
+    clock = _Clock(state["train_seconds"])
     bar = tqdm(range(state["step"], cfg.steps), initial=state["step"], total=cfg.steps,
-               disable=not (progress and learner.is_main),
-               desc="training", unit="step", dynamic_ncols=True)
+               disable=not (progress and learner.is_main), desc="training", unit="step", dynamic_ncols=True)
     for step in bar:
         lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
         batch = schedule(step)
         loss = learner.train_step(train_x[batch], train_y[batch], lr)
-        if not math.isfinite(loss):
-            raise CifarlabError(
-                f"the training loss became {loss} at step {step + 1}; stopped. The last good checkpoint "
-                f"(step {state['step']}) is kept in {run_dir}: lower --lr and resume or start again"
-            )
-        done = step + 1
-        if done % cfg.eval_every and done != cfg.steps:
+        _check_finite(loss, step, state, run_dir)
+        if not evaluates_at(step + 1, cfg):
             continue
-        eval_started = time.perf_counter()
-        metrics = evaluate_splits(learner, data, sample)
-        state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - eval_started
-        seconds = elapsed_before + time.perf_counter() - started
-        history.append(step=done, lr=lr, seconds=seconds, eval_seconds=state["eval_seconds"],
-                       **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
-                          for kind, value in (("accuracy", acc), ("loss", los))})
-        state.update(step=done, train_seconds=seconds)
-        stop = _early_stopping(state, metrics, cfg, done)
-        reached = bool(cfg.target_acc) and metrics["val" if "val" in metrics else "test"][0] >= cfg.target_acc
-        if learner.is_main:
-            write_history(run_dir, history)
-        learner.save(run_dir / learner.weights_name, state)  # learners write on the main process only
-        if cfg.early_stop and state["best_step"] == done:
-            learner.save(best_path(run_dir, learner), state)
+        metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
+        stop = _early_stopping(state, metrics, cfg, step + 1)
+        _checkpoint(learner, run_dir, history, state, keep_best=bool(cfg.early_stop))
         bar.set_postfix(loss=f"{loss:.3f}", train=f"{metrics['train'][0]:.1%}", test=f"{metrics['test'][0]:.1%}")
         if on_evaluation is not None:
-            on_evaluation(done, history.latest())
-        if stop and learner.is_main:
-            bar.write(f"early stop at step {done}: no improvement for {cfg.early_stop} evaluations "
-                      f"since step {state['best_step']}")
-        if reached and learner.is_main:
-            bar.write(f"target accuracy {cfg.target_acc:.2%} reached at step {done} ({seconds:.1f} s)")
-        if stop or reached:
+            on_evaluation(step + 1, history.latest())
+        if stop or _target_reached(metrics, cfg):
+            _announce_stop(bar, learner, cfg, state, stop)
             break
     bar.close()
     return history
+
+
+def _starting_point(learner: Learner, run_dir: Path, resume: bool) -> tuple[History, dict]:
+    """Empty curves and a fresh loop state, or those of the checkpoint in run_dir."""
+    if not resume:
+        return History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
+                           "train_seconds": 0.0, "eval_seconds": 0.0}
+    state = learner.load(run_dir / learner.weights_name)
+    history = read_history(run_dir)
+    history.truncate(state["step"])
+    return history, state
+
+
+class _Clock:
+    """Seconds of the loop, continuing those of the run it resumes."""
+
+    def __init__(self, before: float):
+        self.before, self.started = before, time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.started
+
+
+def _check_finite(loss: float, step: int, state: dict, run_dir: Path) -> None:
+    if math.isfinite(loss):
+        return
+    if state["step"] == 0:
+        raise CifarlabError(f"the training loss became {loss} at step {step + 1}, before the first evaluation, so "
+                            "no checkpoint was written: lower --lr and start again")
+    raise CifarlabError(f"the training loss became {loss} at step {step + 1}; stopped. The last good checkpoint "
+                        f"(step {state['step']}) is kept in {run_dir}: lower --lr and resume or start again")
+
+
+def _evaluate_and_record(learner, data, sample, history: History, state: dict, clock: _Clock, done: int,
+                         lr: float) -> dict:
+    started = time.perf_counter()
+    metrics = evaluate_splits(learner, data, sample)
+    state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - started
+    seconds = clock.seconds()
+    history.append(step=done, lr=lr, seconds=seconds, eval_seconds=state["eval_seconds"],
+                   **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
+                      for kind, value in (("accuracy", acc), ("loss", los))})
+    state.update(step=done, train_seconds=seconds)
+    return metrics
+
+
+def _checkpoint(learner: Learner, run_dir: Path, history: History, state: dict, keep_best: bool) -> None:
+    """Curves first, then the checkpoint: a run killed in between resumes from the previous one."""
+    if learner.is_main:
+        write_history(run_dir, history)
+    learner.save(run_dir / learner.weights_name, state)  # learners write on the main process only
+    if keep_best and state["best_step"] == state["step"]:
+        learner.save(best_path(run_dir, learner), state)
+
+
+def _target_reached(metrics: dict, cfg: TrainConfig) -> bool:
+    return bool(cfg.target_acc) and metrics["val" if "val" in metrics else "test"][0] >= cfg.target_acc
+
+
+def _announce_stop(bar, learner: Learner, cfg: TrainConfig, state: dict, early: bool) -> None:
+    if not learner.is_main:
+        return
+    if early:
+        bar.write(f"early stop at step {state['step']}: no improvement for {cfg.early_stop} evaluations "
+                  f"since step {state['best_step']}")
+    else:
+        bar.write(f"target accuracy {cfg.target_acc:.2%} reached at step {state['step']} "
+                  f"({state['train_seconds']:.1f} s)")
 
 
 MIN_IMPROVEMENT = 1e-4  # a loss lower by less than this is no improvement (it is creeping, not learning)

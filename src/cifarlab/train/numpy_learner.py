@@ -13,15 +13,15 @@ from cifarlab.numpy_nn.dropout import Dropout
 from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
 from cifarlab.numpy_nn.optim import build_optimizer
 from cifarlab.numpy_nn.sequential import Sequential, build_mlp
-from cifarlab.train.configs import NumpyMLPConfig
+from cifarlab.train.configs import NumpyMLPConfig, OptimizerSpec
 from cifarlab.train.rundir import atomic_write_bytes
 
 EVAL_CHUNK = 5000
 
 
 def build_numpy_mlp(cfg: NumpyMLPConfig, n_in: int = 3072, n_out: int = 10, input_grad: bool = False) -> Sequential:
-    return build_mlp(n_in, cfg.hidden, n_out, cfg.seed, cfg.activation, cfg.neg_slope, cfg.batch_norm,
-                     cfg.dropout, input_grad=input_grad)
+    return build_mlp(n_in, cfg.hidden, n_out, seed=cfg.seed, activation=cfg.activation, neg_slope=cfg.neg_slope,
+                     batch_norm=cfg.batch_norm, dropout=cfg.dropout, init=cfg.init, input_grad=input_grad)
 
 
 def predict_logits(model: Sequential, x: np.ndarray) -> np.ndarray:
@@ -39,9 +39,16 @@ class NumpyLearner:
 
     def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):
         self.model = build_numpy_mlp(cfg, n_out=n_out)
-        self.optimizer = build_optimizer(cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+        spec = OptimizerSpec.of(cfg)
+        self.optimizer = build_optimizer(spec.name, spec.lr, spec.momentum, spec.nesterov, spec.weight_decay)
         self.loss = SoftmaxCrossEntropy()
         self.params = self.model.parameters()  # the arrays themselves: updated in place
+
+    def stage(self, x: np.ndarray, y: np.ndarray):
+        return x, y  # batches are cut from the arrays themselves
+
+    def close(self, finished: bool = True) -> None:
+        """Nothing to release: one process, no device."""
 
     def train_step(self, x, y, lr):
         logits = self.model.forward(x)

@@ -11,12 +11,10 @@ def plot_histories(histories: dict[str, History], path: Path, title: str = "") -
     """One figure with an accuracy and a loss panel; each run draws train (dashed) and test (solid)."""
     import io
 
-    import matplotlib
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display needed
 
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
-
-    figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure = Figure(figsize=(11, 4.2))
+    accuracy_axis, loss_axis = figure.subplots(1, 2)
     for index, (label, history) in enumerate(histories.items()):
         color = f"C{index}"
         prefix = f"{label} " if len(histories) > 1 else ""
@@ -39,6 +37,5 @@ def plot_histories(histories: dict[str, History], path: Path, title: str = "") -
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
     return path

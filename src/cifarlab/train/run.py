@@ -1,27 +1,31 @@
-"""From a config to a finished run directory, and back (evaluate a saved run)."""
+"""From a config and a runtime to a finished run directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cifarlab import __version__
+from cifarlab.data.batches import check_batch_size
 from cifarlab.data.preprocess import PreparedData, prepare
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import config_from_dict, config_to_dict, resolve_steps
-from cifarlab.train.loop import best_path, evaluate_splits, fit, train_eval_indices
+from cifarlab.train.configs import config_to_dict, resolve_steps
+from cifarlab.train.loop import best_path, fit
 from cifarlab.train.plots import plot_histories
-from cifarlab.train.registry import get_model
+from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.runtime import Runtime
 from cifarlab.train.rundir import atomic_write_json, git_version, read_json, write_history
 
 SPLITS = ("test", "train", "val")
 
 
 def seed_everything(seed: int) -> None:
-    """One seed drives Python's, NumPy's and torch's global generators."""
+    """One seed drives Python's, NumPy's and torch's global generators (dropout masks draw
+    from torch's; models and augmentation get their own seeded generators)."""
     import random
 
     import numpy as np
@@ -42,14 +46,17 @@ def load_prepared(model: str, cfg, data: str | None, progress: bool = True) -> t
     return prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed), source
 
 
-def _run_record(model: str, cfg, prepared: PreparedData, data_source: str) -> dict:
+def run_record(model: str, cfg, runtime: Runtime | None, prepared: PreparedData, data_source: str) -> dict:
+    """config.json: what the run is (config), where it ran (runtime), and where it came from."""
     return {
         "model": model,
         "config": config_to_dict(cfg),
+        "runtime": dataclasses.asdict(runtime) if runtime else None,
         "seed": cfg.seed,
         "code_version": f"cifarlab {__version__} ({git_version()})",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_source": data_source,
+        "train_size": len(prepared.train.y),
         "classes": list(prepared.classes),
         "normalization": {"mean": prepared.mean.tolist(), "std": prepared.std.tolist()},
     }
@@ -76,35 +83,58 @@ def format_table(metrics: dict, title: str) -> str:
     return "\n".join(rows)
 
 
-def train_run(model: str, cfg, run_dir: Path, data: str | None = None, resume: bool = False,
-              progress: bool = True, on_evaluation=None) -> dict:
-    """Train `model` with `cfg` into `run_dir`; returns the final metrics."""
+def describe(model: str, cfg, runtime: Runtime | None) -> str:
+    """The resolved config (and runtime) as one printed line."""
+    runtime_part = f" runtime {json.dumps(dataclasses.asdict(runtime))}" if runtime else ""
+    return f"cifarlab train {model}: " + json.dumps(config_to_dict(cfg)) + runtime_part
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse an --out that cannot hold a new run before anything is loaded or written."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CifarlabError(f"{run_dir} is a file, not a run directory: choose another --out")
+    if not resume and (run_dir / "history.json").exists():  # a run that got as far as one evaluation
+        raise CifarlabError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
+
+
+def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: Runtime | None = None,
+              resume: bool = False, progress: bool = True, announce: bool = False, on_evaluation=None) -> dict:
+    """Train `model` with `cfg` on `runtime` (default: the model's) into `run_dir`; returns the
+    final metrics. `progress`: a progress bar; `announce`: print the resolved config first. Every check runs before the run directory is made, and a run that fails
+    before its first checkpoint leaves no directory behind."""
     entry = get_model(model)
+    if runtime is None and entry.runtime_defaults is not None:
+        runtime = Runtime(**entry.runtime_defaults)
+    check_run_dir(run_dir, resume)
     seed_everything(cfg.seed)
     prepared, source = load_prepared(model, cfg, data, progress)
-    resolved = resolve_steps(cfg, len(prepared.train.y))
-    if resolved.steps != cfg.steps and progress:
-        print(f"--epochs {resolved.epochs:g}: {resolved.steps} steps of {cfg.batch_size} images")
-    cfg = resolved
-    record = _run_record(model, cfg, prepared, str(source.resolve()))
-    learner = entry.make_learner(cfg, len(prepared.classes))
-    close = getattr(learner, "close", lambda finished: None)
+    cfg = resolve_steps(cfg, len(prepared.train.y))
+    check_batch_size(cfg.batch_size, len(prepared.train.y))
+    learner = entry.make_learner(cfg, DataShape(len(prepared.classes), len(prepared.train.y)), runtime)
+    if announce and learner.is_main:
+        print(describe(model, cfg, runtime))
+        print(f"run directory: {run_dir}")
+    if runtime is not None:  # record the device it really ran on ("auto" resolved)
+        runtime = dataclasses.replace(runtime, device=learner.device.type)
+    record = (read_json(run_dir / "config.json") if resume
+              else run_record(model, cfg, runtime, prepared, str(source.resolve())))
+    fresh = not run_dir.exists() or not any(run_dir.iterdir())
     try:
         metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
-    except BaseException:
-        close(finished=False)
+    except BaseException as exc:
+        learner.close(finished=False)
+        if fresh and learner.is_main and not (run_dir / learner.weights_name).exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if isinstance(exc, CifarlabError):
+                raise CifarlabError(f"{exc} ({run_dir} removed: it held no checkpoint)") from None
         raise
-    close(finished=True)
+    learner.close(finished=True)
     return metrics
 
 
 def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resume: bool, progress: bool,
                      on_evaluation) -> dict:
     """The loop, then (on the main process only) best weights, metrics, curves and plot."""
-    if resume:
-        record = read_json(run_dir / "config.json")
-    elif (run_dir / "history.json").exists():  # a run that got as far as one evaluation
-        raise CifarlabError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
     if learner.is_main:
         atomic_write_json(run_dir / "config.json", record)
     history = fit(learner, prepared, cfg, run_dir, resume=resume, progress=progress, on_evaluation=on_evaluation)
@@ -120,34 +150,3 @@ def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resum
         atomic_write_json(run_dir / "metrics.json", metrics)
         plot_histories({model: history}, run_dir / "curves.png", title=f"{model} ({run_dir.name})")
     return metrics
-
-
-def load_run(run_dir: Path):
-    """(model name, config, run record) of a saved run."""
-    if not run_dir.is_dir():
-        raise CifarlabError(f"run directory {run_dir} does not exist")
-    record = read_json(run_dir / "config.json")
-    entry = get_model(record.get("model", "?"))
-    return record["model"], config_from_dict(entry.config_cls, record["config"]), record
-
-
-def evaluate_run(run_dir: Path, data: str | None = None, progress: bool = True) -> dict:
-    """Reload the saved weights and measure test, train-sample (and validation) metrics again."""
-    model, cfg, record = load_run(run_dir)
-    entry = get_model(model)
-    prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress)
-    learner = entry.make_learner(cfg, len(prepared.classes))
-    weights = run_dir / learner.weights_name
-    if not weights.exists():
-        raise CifarlabError(f"{weights} not found: the run has not reached its first evaluation")
-    learner.load(weights)
-    started = time.perf_counter()
-    sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
-    metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
-               for kind, value in zip(("accuracy", "loss"), pair)}
-    metrics["eval_seconds"] = time.perf_counter() - started
-    return metrics
-
-
-def print_config(model: str, cfg) -> None:
-    print(f"cifarlab train {model}: " + json.dumps(config_to_dict(cfg)))

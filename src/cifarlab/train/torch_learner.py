@@ -1,8 +1,14 @@
-"""Any torch classifier behind the trainer's learner interface."""
+"""Any torch classifier behind the trainer's learner interface.
+
+A learner is built from three things: the model, a `TorchRecipe` (how it trains and
+evaluates: part of what the run is) and a `Runtime` (where: device, processes, precision).
+The registry builds the first two from a model's config; the command builds the runtime.
+"""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +19,45 @@ from cifarlab.data.augment import flip_and_crop
 from cifarlab.data.batches import chunks
 from cifarlab.errors import CifarlabError
 from cifarlab.train import distributed
+from cifarlab.train.configs import OptimizerSpec
+from cifarlab.train.runtime import Runtime
 from cifarlab.train.rundir import atomic_write_bytes
+
+
+class StepHooks:
+    """What a model's recipe may do around each training step; these defaults do nothing.
+    Every hook is a function of the step, so that a resumed run equals an uninterrupted one."""
+
+    def before_step(self, model: torch.nn.Module, inputs: torch.Tensor, step: int) -> None:
+        """`inputs`: the whole un-augmented batch of 0-based `step`."""
+
+    def lr_scale(self, group: dict, step: int) -> float:
+        return group.get("lr_scale", 1.0)
+
+    def after_step(self, model: torch.nn.Module, done: int) -> None:
+        """`done`: the number of steps done so far."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class TorchRecipe:
+    """How a torch learner trains and evaluates."""
+
+    optimizer: OptimizerSpec
+    batch_size: int  # the global batch (under torchrun each process trains on its share)
+    seed: int  # augmentation draws
+    eval_batch_size: int = 1000
+    augment_padding: int | None = None  # None: no augmentation; else random flip and crop with this padding
+    channels_last: bool = False
+    label_smoothing: float = 0.0
+    tta: int = 0  # test-time augmentation: 0 none, 1 mirror, 2 mirror and two 1-pixel shifts
+    param_groups: list[dict] | None = None  # optimiser groups with "lr_scale"/"wd_scale" (None: one group)
+    hooks: StepHooks = field(default_factory=StepHooks)
 
 
 def pick_device(name: str) -> str:
@@ -25,18 +69,18 @@ def pick_device(name: str) -> str:
     return name
 
 
-def build_torch_optimizer(name: str, params, lr: float, momentum: float, nesterov: bool, weight_decay: float):
+def build_torch_optimizer(spec: OptimizerSpec, params):
     """`params`: parameters, or groups (dicts) whose optional "wd_scale" multiplies the weight decay."""
     params = list(params)
     if params and isinstance(params[0], dict):
-        params = [{**group, "weight_decay": weight_decay * group.get("wd_scale", 1.0)} for group in params]
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
-    raise CifarlabError(f"unknown optimizer {name!r}")
+        params = [{**group, "weight_decay": spec.weight_decay * group.get("wd_scale", 1.0)} for group in params]
+    if spec.name == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov,
+                               weight_decay=spec.weight_decay)
+    if spec.name in ("adam", "adamw"):
+        adam = torch.optim.Adam if spec.name == "adam" else torch.optim.AdamW
+        return adam(params, lr=spec.lr, betas=(0.9, 0.999), weight_decay=spec.weight_decay)
+    raise CifarlabError(f"unknown optimizer {spec.name!r}")
 
 
 def autocast_dtype(precision: str, device_type: str):
@@ -54,44 +98,37 @@ class TorchLearner:
 
     weights_name = "checkpoint.pt"
 
-    def __init__(self, model: torch.nn.Module, cfg, augment_padding: int | None = None,
-                 channels_last: bool = False, label_smoothing: float = 0.0, tta: int = 0,
-                 param_groups: list[dict] | None = None, recipe=None):
-        """`tta`: test-time augmentation level (0 none, 1 mirror, 2 mirror and shifts);
-        `param_groups`: optimiser groups with an "lr_scale" each (default: one group);
-        `recipe`: step hooks (see fast_recipe.FastRecipe)."""
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        device_type = pick_device(cfg.device)
-        self.group = distributed.join(device_type == "cuda") if cfg.distributed else distributed.SINGLE
-        if cfg.batch_size % self.group.world_size:
-            raise CifarlabError(f"--batch-size {cfg.batch_size} must divide evenly over {self.group.world_size} "
-                                "processes")
-        self.device = torch.device("cuda", self.group.local_rank) if device_type == "cuda" else torch.device("cpu")
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    def __init__(self, model: torch.nn.Module, recipe: TorchRecipe, runtime: Runtime):
+        self.recipe, self.step = recipe, 0
+        self.device, self.group = self._place(runtime, recipe.batch_size)
+        self.memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.trained = self.model
-        if cfg.distributed:
+        if runtime.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained = DistributedDataParallel(self.model, device_ids=ids)
-        self.optimizer = build_torch_optimizer(cfg.optimizer, param_groups or self.model.parameters(), cfg.lr,
-                                               cfg.momentum, cfg.nesterov, cfg.weight_decay)
-        self.recipe, self.step = recipe, 0
-        self.autocast_dtype = autocast_dtype(cfg.precision, self.device.type)
-        if cfg.compile and self.device.type == "cuda" and self.autocast_dtype is not None:
+        self.optimizer = build_torch_optimizer(recipe.optimizer, recipe.param_groups or self.model.parameters())
+        self.autocast_dtype = autocast_dtype(runtime.precision, self.device.type)
+        if runtime.compile and self.device.type == "cuda" and self.autocast_dtype is not None:
             # measured (torch 2.11, H100): the compiled backward gives NaN gradients in fastnet's
             # first block under bf16 and fp16 autocast, from the first step; eager mode is fine
             raise CifarlabError("--compile with bf16/fp16 autocast gives NaN gradients on CUDA: add "
                                 "--precision fp32, or leave out --compile (eager bf16 was faster here)")
         # fp16 gradients can underflow: scale the loss (bf16 has float32's exponent range, no need)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
-        self.forward = torch.compile(self.trained) if cfg.compile else self.trained
-        self.eval_batch_size = cfg.eval_batch_size
-        self.label_smoothing, self.tta = label_smoothing, tta
-        self.augment_padding = augment_padding
-        self.augment_generator = torch.Generator().manual_seed(cfg.seed)
+        self.forward = torch.compile(self.trained) if runtime.compile else self.trained
+        self.augment_generator = torch.Generator().manual_seed(recipe.seed)
+
+    @staticmethod
+    def _place(runtime: Runtime, batch_size: int) -> tuple[torch.device, distributed.ProcessGroup]:
+        device_type = pick_device(runtime.device)
+        group = distributed.join(device_type == "cuda") if runtime.distributed else distributed.SINGLE
+        if batch_size % group.world_size:
+            raise CifarlabError(f"--batch-size {batch_size} must divide evenly over {group.world_size} processes")
+        device = torch.device("cuda", group.local_rank) if device_type == "cuda" else torch.device("cpu")
+        return device, group
 
     def _to_device(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         tensor = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
@@ -115,36 +152,37 @@ class TorchLearner:
         then this rank trains on its slice."""
         self.trained.train()
         inputs, targets = self._to_device(x), self._to_device(y)
-        if hasattr(self.model, "init_whitening") and not self.model.whitened:
-            self.model.init_whitening(inputs)  # from the first (whole, un-augmented) batch
-        if self.augment_padding is not None:
-            inputs = flip_and_crop(inputs, self.augment_padding, self.augment_generator)
+        hooks = self.recipe.hooks
+        hooks.before_step(self.model, inputs, self.step)
+        if self.recipe.augment_padding is not None:
+            inputs = flip_and_crop(inputs, self.recipe.augment_padding, self.augment_generator)
             inputs = inputs.contiguous(memory_format=self.memory_format)  # the gather returns NCHW
         mine = self.group.shard(len(targets))
         for group in self.optimizer.param_groups:
-            scale = self.recipe.lr_scale(group, self.step) if self.recipe else group.get("lr_scale", 1.0)
-            group["lr"] = lr * scale
+            group["lr"] = lr * hooks.lr_scale(group, self.step)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             loss = F.cross_entropy(self.forward(inputs[mine]).float(), targets[mine],
-                                   label_smoothing=self.label_smoothing)
+                                   label_smoothing=self.recipe.label_smoothing)
+        self._backward_and_step(loss)
+        self.step += 1
+        hooks.after_step(self.model, self.step)
+        return self.group.sum(loss.detach().double()).item() / self.group.world_size
+
+    def _backward_and_step(self, loss: torch.Tensor) -> None:
         if self.scaler is None:
             loss.backward()
             self.optimizer.step()
-        else:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        self.step += 1
-        if self.recipe:
-            self.recipe.after_step(self.model, self.step)
-        return self.group.sum(loss.detach().double()).item() / self.group.world_size
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
 
     @torch.inference_mode()
     def logits(self, x: np.ndarray) -> torch.Tensor:
         self.model.eval()
         return torch.cat([self._predict(self._to_device(x[part])).float()
-                          for part in chunks(len(x), self.eval_batch_size)])
+                          for part in chunks(len(x), self.recipe.eval_batch_size)])
 
     def _autocast(self):
         return torch.autocast(self.device.type, self.autocast_dtype, enabled=self.autocast_dtype is not None)
@@ -153,8 +191,8 @@ class TorchLearner:
         """Logits, averaged over test-time views: level 1 adds the mirror image; level 2 also
         the mirrored pair shifted one pixel up-left and down-right (weights 1/2, 1/4, 1/4)."""
         with self._autocast():
-            logits = self._mirrored(inputs) if self.tta else self.model(inputs).float()
-            if self.tta >= 2:
+            logits = self._mirrored(inputs) if self.recipe.tta else self.model(inputs).float()
+            if self.recipe.tta >= 2:
                 padded = F.pad(inputs, (1, 1, 1, 1), mode="reflect")
                 height, width = inputs.shape[-2:]
                 shifted = [padded[..., :height, :width], padded[..., 2:, 2:]]
@@ -185,7 +223,7 @@ class TorchLearner:
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "torch_rng": torch.get_rng_state(), "augment_rng": self.augment_generator.get_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-                 "recipe": self.recipe.state_dict() if self.recipe else {},
+                 "recipe": self.recipe.hooks.state_dict(),
                  "scaler": self.scaler.state_dict() if self.scaler else {}, "loop": loop_state}
         buffer = io.BytesIO()
         torch.save(state, buffer)
@@ -203,8 +241,7 @@ class TorchLearner:
         self.augment_generator.set_state(state["augment_rng"].cpu())
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
-        if self.recipe:
-            self.recipe.load_state_dict(state.get("recipe", {}))
+        self.recipe.hooks.load_state_dict(state.get("recipe", {}))
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.step = state["loop"]["step"]

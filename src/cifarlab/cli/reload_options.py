@@ -1,0 +1,19 @@
+"""Options of the commands that reload a saved run (`evaluate`, `predict`): where to run it."""
+
+from __future__ import annotations
+
+
+def add_reload_options(parser) -> None:
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="device to run the saved model on, whatever it was trained on (default: auto, "
+                             "cuda when available)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0, torch's own)")
+
+
+def apply_reload_options(args) -> None:
+    from cifarlab.errors import CifarlabError
+    from cifarlab.train.runtime import apply_threads
+
+    if args.threads < 0:
+        raise CifarlabError(f"--threads must not be negative, got {args.threads}")
+    apply_threads(args.threads)

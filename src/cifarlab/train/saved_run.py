@@ -1,0 +1,84 @@
+"""Reading a finished (or interrupted) run directory back: its config, its learner with the
+saved weights on a runtime chosen here, and its metrics measured again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from cifarlab.errors import CifarlabError
+from cifarlab.train.configs import config_from_dict
+from cifarlab.train.loop import evaluate_splits, train_eval_indices
+from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.runtime import Runtime, for_reloading, runtime_from_dict
+from cifarlab.train.rundir import read_json
+
+# Re-measured on another device or precision, a run's accuracy moves by float rounding only:
+# a few predictions near a tie flip. More than this is a real difference.
+OTHER_RUNTIME_TOLERANCE = 0.005
+
+
+def load_run(run_dir: Path):
+    """(model name, config, run record) of a saved run."""
+    if not run_dir.is_dir():
+        raise CifarlabError(f"run directory {run_dir} does not exist")
+    record = read_json(run_dir / "config.json")
+    entry = get_model(record.get("model", "?"))
+    try:
+        return record["model"], config_from_dict(entry.config_cls, record["config"]), record
+    except (TypeError, ValueError) as exc:
+        raise CifarlabError(f"{run_dir}/config.json holds a config this version cannot use ({exc})") from None
+
+
+def saved_runtime(record: dict) -> Runtime | None:
+    """The runtime a run trained on (runs saved before the split kept it in the config)."""
+    if get_model(record["model"]).runtime_defaults is None:
+        return None
+    return runtime_from_dict(record.get("runtime") or record["config"])
+
+
+def where(runtime: Runtime | None, device_type: str | None = None) -> str:
+    """'cuda bf16', 'cpu fp32', ... ('cpu' for the NumPy engine)."""
+    return "cpu" if runtime is None else f"{device_type or runtime.device} {runtime.precision}"
+
+
+def reload_learner(run_dir: Path, device: str = "auto", threads: int = 0):
+    """(model name, config, record, learner with the run's latest weights, where it runs) on `device`."""
+    model, cfg, record = load_run(run_dir)
+    saved = saved_runtime(record)
+    runtime = for_reloading(saved, device=device, threads=threads) if saved else None
+    shape = DataShape(len(record["classes"]), record.get("train_size", 50000 - cfg.val_size))
+    learner = get_model(model).make_learner(cfg, shape, runtime)
+    weights = run_dir / learner.weights_name
+    if not weights.exists():
+        raise CifarlabError(f"{weights} not found: the run has not reached its first evaluation")
+    learner.load(weights)
+    return model, cfg, record, learner, where(runtime, learner.device.type if runtime else None)
+
+
+def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0,
+                 progress: bool = True) -> tuple[dict, str, str]:
+    """Reload the saved weights and measure test, train-sample (and validation) metrics again;
+    returns them with where the run trained and where it was evaluated (see `where`)."""
+    from cifarlab.train.run import load_prepared
+
+    model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
+    prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress)
+    started = time.perf_counter()
+    sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
+    metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
+               for kind, value in zip(("accuracy", "loss"), pair)}
+    metrics["eval_seconds"] = time.perf_counter() - started
+    return metrics, where(saved_runtime(record)), evaluated_on
+
+
+def compare_with_saved(saved: dict, measured: dict, trained_on: str, evaluated_on: str) -> tuple[bool, str]:
+    """(agrees, sentence): the same device must give the same test accuracy exactly, another
+    device or precision within OTHER_RUNTIME_TOLERANCE."""
+    before, now = saved["test_accuracy"], measured["test_accuracy"]
+    if abs(before - now) < 1e-9:
+        return True, f"saved test accuracy {before:.2%}: reproduced exactly"
+    if trained_on != evaluated_on and abs(before - now) <= OTHER_RUNTIME_TOLERANCE:
+        return True, (f"saved test accuracy {before:.2%}, now {now:.2%} on {evaluated_on} (trained on {trained_on}): "
+                      f"within the {OTHER_RUNTIME_TOLERANCE:.1%} a change of device allows")
+    return False, f"saved test accuracy {before:.2%}: DIFFERS (now {now:.2%})"
