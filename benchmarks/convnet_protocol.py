@@ -8,9 +8,11 @@ whole train (50,000) and test (10,000) sets.
     # the whole protocol with one variant (prints wall time, evaluation time, final metrics)
     python benchmarks/convnet_protocol.py full --variant plain --data ../shared/data/cifar10-jpeg.tar.gz
 
-"plain" is what a straightforward script does: contiguous NCHW tensors, model.eval()
-under torch.no_grad(), evaluation in batches of 100. "cifarlab" is the trainer's path:
-channels_last, torch.inference_mode(), evaluation batches of 100 (1000 measured slower).
+"plain" is the peer, what a straightforward script does: contiguous NCHW tensors,
+model.eval() under torch.no_grad(), evaluation in batches of 100. "cifarlab" is the
+library's own learner, built through the model registry as `cifarlab train convnet` builds
+it (channels_last, torch.inference_mode(), evaluation batches of 100), stepped and evaluated
+through its own methods.
 """
 
 from __future__ import annotations
@@ -22,61 +24,68 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
 from cifarlab.data import load_cifar10, prepare
 from cifarlab.torch_nn.convnet import ConvNet
 
-VARIANTS = {"plain": {"channels_last": False, "eval_batch": 100, "inference_mode": False},
-            "cifarlab": {"channels_last": True, "eval_batch": 100, "inference_mode": True}}
+VARIANTS = ("plain", "cifarlab")
+LR = 1e-4
+
+
+class PlainLoop:
+    """The peer: a ConvNet, Adam, and the loop anyone would write."""
+
+    def __init__(self, seed: int = 0):
+        torch.manual_seed(seed)
+        self.model = ConvNet()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, betas=(0.9, 0.999))
+
+    def train_step(self, x, y, lr):
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def evaluate(self, x, y, batch: int = 100):
+        self.model.eval()
+        correct, loss_sum = 0, 0.0
+        with torch.no_grad():
+            for start in range(0, len(y), batch):
+                inputs, targets = torch.from_numpy(x[start:start + batch]), torch.from_numpy(y[start:start + batch])
+                logits = self.model(inputs)
+                loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
+                correct += (logits.argmax(1) == targets).sum().item()
+        return correct / len(y), loss_sum / len(y)
 
 
 def make(variant: str, seed: int = 0):
-    torch.manual_seed(seed)
-    fmt = torch.channels_last if VARIANTS[variant]["channels_last"] else torch.contiguous_format
-    model = ConvNet().to(memory_format=fmt)
-    return model, torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.999)), fmt
+    return PlainLoop(seed) if variant == "plain" else learner_for("convnet", seed=seed)
 
 
-def train_steps(model, optimizer, fmt, x, y, steps, start, rng):
-    model.train()
+def train_steps(learner, x, y, steps, rng):
     for _ in range(steps):
         idx = rng.integers(0, len(y), 32)
-        inputs = torch.from_numpy(x[idx]).contiguous(memory_format=fmt)
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(inputs), torch.from_numpy(y[idx])).backward()
-        optimizer.step()
-
-
-def evaluate(model, fmt, x, y, variant):
-    settings = VARIANTS[variant]
-    context = torch.inference_mode() if settings["inference_mode"] else torch.no_grad()
-    model.eval()
-    correct, loss_sum = 0, 0.0
-    with context:
-        for start in range(0, len(y), settings["eval_batch"]):
-            inputs = torch.from_numpy(x[start:start + settings["eval_batch"]]).contiguous(memory_format=fmt)
-            targets = torch.from_numpy(y[start:start + settings["eval_batch"]])
-            logits = model(inputs)
-            loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
-            correct += (logits.argmax(1) == targets).sum().item()
-    return correct / len(y), loss_sum / len(y)
+        learner.train_step(x[idx], y[idx], LR)
 
 
 def components(data, repeats: int, steps: int):
     x, y = data.train.x, data.train.y
     tx, ty = data.test.x, data.test.y
     results = {v: {"step": [], "eval": []} for v in VARIANTS}
-    models = {v: make(v) for v in VARIANTS}
-    for variant, (model, optimizer, fmt) in models.items():  # warm-up
-        train_steps(model, optimizer, fmt, x, y, 3, 0, np.random.default_rng(0))
-        evaluate(model, fmt, tx[:1000], ty[:1000], variant)
+    learners = {v: make(v) for v in VARIANTS}
+    for learner in learners.values():  # warm-up
+        train_steps(learner, x, y, 3, np.random.default_rng(0))
+        learner.evaluate(tx[:1000], ty[:1000])
     for _ in range(repeats):
-        for variant, (model, optimizer, fmt) in models.items():
+        for variant, learner in learners.items():
             start = time.perf_counter()
-            train_steps(model, optimizer, fmt, x, y, steps, 0, np.random.default_rng(1))
+            train_steps(learner, x, y, steps, np.random.default_rng(1))
             results[variant]["step"].append((time.perf_counter() - start) / steps)
             start = time.perf_counter()
-            evaluate(model, fmt, tx, ty, variant)
+            learner.evaluate(tx, ty)
             results[variant]["eval"].append(time.perf_counter() - start)
     for variant, r in results.items():
         step, ev = statistics.median(r["step"]), statistics.median(r["eval"])
@@ -87,14 +96,14 @@ def components(data, repeats: int, steps: int):
 
 
 def full(data, variant: str, steps: int = 5000, every: int = 500):
-    model, optimizer, fmt = make(variant)
+    learner = make(variant)
     rng = np.random.default_rng(0)
     started, eval_seconds = time.perf_counter(), 0.0
     for done in range(every, steps + 1, every):
-        train_steps(model, optimizer, fmt, data.train.x, data.train.y, every, done, rng)
+        train_steps(learner, data.train.x, data.train.y, every, rng)
         t = time.perf_counter()
-        train = evaluate(model, fmt, data.train.x, data.train.y, variant)
-        test = evaluate(model, fmt, data.test.x, data.test.y, variant)
+        train = learner.evaluate(data.train.x, data.train.y)
+        test = learner.evaluate(data.test.x, data.test.y)
         eval_seconds += time.perf_counter() - t
         print(f"{variant} step {done}: train {train[0]:.2%}/{train[1]:.3f} test {test[0]:.2%}/{test[1]:.3f} "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
@@ -106,7 +115,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("components", "full"))
     parser.add_argument("--data", required=True)
-    parser.add_argument("--variant", choices=sorted(VARIANTS), default="plain")
+    parser.add_argument("--variant", choices=VARIANTS, default="plain")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20, help="train steps per timing (components)")
     args = parser.parse_args()

@@ -3,13 +3,15 @@ width and batch size, next to the study's ConvNet measured in the same run.
 
     python benchmarks/fastnet_speed.py --threads 2 --repeats 5
 
-Random images (speed does not depend on the pixels). A training step is forward, label-
-smoothed loss, backward and a Nesterov SGD step in channels_last; evaluation is a forward
-pass under torch.inference_mode(); bf16 rows run both under CPU autocast (native on CPUs
-with AVX512-BF16 or AMX, emulated and slow elsewhere). Each figure is the median over
---repeats timings of --steps steps, after one warm-up step. The peer is the study's ConvNet
-at its own batch sizes (train 32, evaluation 100), so the ratio says what one image costs
-in each model.
+Random images (speed does not depend on the pixels). Both models are the library's own
+learners, built through the model registry as `cifarlab train` builds them, and timed
+through their own `train_step` (augmentation, forward, label-smoothed loss, backward,
+Nesterov SGD, lookahead) and `logits` (evaluation, with fastnet's default mirror
+test-time augmentation: two forward passes per image). bf16 rows run under CPU autocast
+(`--precision bf16`: native on CPUs with AVX512-BF16 or AMX, emulated and slow elsewhere).
+Each figure is the median over --repeats timings of --steps steps, after one warm-up step
+(which also sets fastnet's whitening layer). The peer is the study's ConvNet at its own
+batch sizes (train 32, evaluation 100), so the ratio says what one image costs in each model.
 """
 
 from __future__ import annotations
@@ -18,40 +20,25 @@ import argparse
 import statistics
 import time
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
-from cifarlab.torch_nn.convnet import ConvNet
-from cifarlab.torch_nn.fastnet import FastNet
-
-
-def fastnet(widths):
-    model = FastNet(widths=widths)
-    model.init_whitening(torch.rand(256, 3, 32, 32))
-    return model
+from cifarlab.train.runtime import Runtime
 
 
-def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool, bf16: bool = False) -> float:
-    model = model.to(memory_format=torch.channels_last)
-    x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch,))
-    model.train(train)
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.85,
-                                nesterov=True)
+def ms_per_image(learner, batch: int, steps: int, repeats: int, train: bool) -> float:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
 
     def step():
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            if train:
-                loss = F.cross_entropy(model(x).float(), y, label_smoothing=0.2)
-            else:
-                with torch.inference_mode():
-                    model(x)
         if train:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            learner.train_step(x, y, 1e-3)
+        else:
+            learner.logits(x)
 
-    step()  # warm-up: first-call allocations
+    step()  # warm-up: first-call allocations (and fastnet's whitening, from this batch)
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -59,6 +46,11 @@ def ms_per_image(model, batch: int, steps: int, repeats: int, train: bool, bf16:
             step()
         timings.append((time.perf_counter() - started) / (steps * batch) * 1e3)
     return statistics.median(timings)
+
+
+def fastnet(widths, batch: int, precision: str):
+    return learner_for("fastnet", Runtime(device="cpu", precision=precision), widths=widths, batch_size=batch,
+                       eval_batch_size=batch)
 
 
 def main():
@@ -78,15 +70,13 @@ def main():
     for widths in [(32, 128, 128), (48, 192, 192), (64, 256, 256)]:
         for precision in args.precisions:
             for batch in args.batches:
-                torch.manual_seed(0)
-                bf16 = precision == "bf16"
-                train = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=True, bf16=bf16)
-                evaluate = ms_per_image(fastnet(widths), batch, args.steps, args.repeats, train=False, bf16=bf16)
+                train = ms_per_image(fastnet(widths, batch, precision), batch, args.steps, args.repeats, train=True)
+                evaluate = ms_per_image(fastnet(widths, batch, precision), batch, args.steps, args.repeats,
+                                        train=False)
                 print(f"| fastnet {','.join(map(str, widths))} | {precision} | {batch} | {train:.2f} | {evaluate:.2f} |",
                       flush=True)
-    torch.manual_seed(0)
-    train = ms_per_image(ConvNet(), 32, args.steps * 8, args.repeats, train=True)
-    evaluate = ms_per_image(ConvNet(), 100, args.steps * 3, args.repeats, train=False)
+    train = ms_per_image(learner_for("convnet"), 32, args.steps * 8, args.repeats, train=True)
+    evaluate = ms_per_image(learner_for("convnet"), 100, args.steps * 3, args.repeats, train=False)
     print(f"| study ConvNet (peer) | fp32 | 32 / 100 | {train:.2f} | {evaluate:.2f} |")
 
 

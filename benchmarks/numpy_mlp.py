@@ -15,23 +15,21 @@ import statistics
 import time
 
 import numpy as np
+from train_process import learner_for, train_once  # benchmarks/ is on the path when run as a script
 
 
 def time_numpy_steps(x, y, steps, seed=0):
-    from cifarlab.numpy_nn import SGD, SoftmaxCrossEntropy, build_mlp
-
-    model = build_mlp(3072, (100,), 10, seed, neg_slope=0.02, input_grad=False)
-    loss, optimizer, params = SoftmaxCrossEntropy(), SGD(2e-3), model.parameters()
+    """The library's own step: the learner `cifarlab train numpy-mlp` builds, with its defaults."""
+    learner = learner_for("numpy-mlp", seed=seed)
     start = time.perf_counter()
     for step in range(steps):
         batch = slice((step * 200) % 49800, (step * 200) % 49800 + 200)
-        loss.forward(model.forward(x[batch]), y[batch])
-        model.backward(loss.backward())
-        optimizer.step(params, model.gradients())
+        learner.train_step(x[batch], y[batch], 2e-3)
     return (time.perf_counter() - start) / steps
 
 
 def time_torch_steps(x, y, steps, seed=0):
+    """The peer: a plain PyTorch loop over the same network, batch and optimiser."""
     import torch
 
     torch.manual_seed(seed)
@@ -71,21 +69,10 @@ def main():
     print(f"step time, median of {args.repeats}x{args.steps} steps: numpy {statistics.median(numpy_ms):.3f} ms, "
           f"torch {statistics.median(torch_ms):.3f} ms, numpy/torch ratio {ratio:.2f}")
 
-    import subprocess
-    import sys
-    import tempfile
-
     runs = []
     for repeat in range(3):
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "cifarlab", "train", "numpy-mlp", "--data", args.data,
-                            "--out", f"{out}/run", "--quiet"], check=True, capture_output=True)
-            wall = time.perf_counter() - start
-            import json
-
-            metrics = json.load(open(f"{out}/run/metrics.json"))
-            runs.append((wall, metrics["train_seconds"], metrics["test_accuracy"], metrics["test_loss"]))
+        wall, _, metrics = train_once(["numpy-mlp", "--data", args.data])
+        runs.append((wall, metrics["train_seconds"], metrics["test_accuracy"], metrics["test_loss"]))
     print("default run (3 runs): wall incl. start-up and data load " + ", ".join(f"{r[0]:.1f}" for r in runs)
           + f" s; training loop incl. evaluations median {statistics.median(r[1] for r in runs):.1f} s; "
           f"test accuracy {runs[0][2]:.2%}, loss {runs[0][3]:.3f}")

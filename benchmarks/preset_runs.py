@@ -7,12 +7,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
+
+from train_process import train_once  # benchmarks/ is on the path when run as a script
 
 
 def main():
@@ -25,13 +22,8 @@ def main():
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "cifarlab", "train", args.model, "--preset", args.preset,
-                            "--seed", str(seed), "--data", args.data, "--out", f"{out}/run", "--quiet", *args.extra],
-                           check=True, capture_output=True)
-            wall = time.perf_counter() - start
-            metrics = json.load(open(f"{out}/run/metrics.json"))
+        wall, _, metrics = train_once([args.model, "--preset", args.preset, "--seed", str(seed), "--data", args.data,
+                                       *args.extra])
         rows.append((seed, wall, metrics["train_seconds"], metrics["test_accuracy"], metrics["test_loss"],
                      metrics["train_accuracy"], metrics["train_loss"]))
         print(f"seed {seed}: wall {wall:.1f} s, training loop {metrics['train_seconds']:.1f} s, "

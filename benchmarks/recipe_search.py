@@ -18,7 +18,7 @@ import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from time_to_accuracy import TrainFailed, train_once  # benchmarks/ is on the path when run as a script
+from train_process import TrainFailed, train_once  # benchmarks/ is on the path when run as a script
 
 
 def run_variant(args: list[str], seed: int, data: str) -> dict:

@@ -15,32 +15,11 @@ every 500 steps, which gives its curve.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from datetime import datetime, timezone
 
-
-class TrainFailed(RuntimeError):
-    """A `cifarlab train` process exited non-zero; the message is its last stderr line."""
-
-
-def train_once(args: list[str]) -> tuple[float, dict, dict]:
-    """Run `cifarlab train ARGS --out TMP --quiet` in its own process; returns its wall
-    seconds, history.json and metrics.json (shared with benchmarks/recipe_search.py)."""
-    with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
-        finished = subprocess.run([sys.executable, "-m", "cifarlab", "train", *args, "--out", f"{out}/run", "--quiet"],
-                                  capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        if finished.returncode:
-            last = (finished.stderr.strip().splitlines() or ["no message"])[-1]
-            raise TrainFailed(f"exit {finished.returncode}: {last}")
-        return wall, json.load(open(f"{out}/run/history.json")), json.load(open(f"{out}/run/metrics.json"))
+from train_process import TrainFailed, train_once  # benchmarks/ is on the path when run as a script
 
 
 def run_once(model: str, preset: str, seed: int, data: str, extra: list[str], thresholds: list[float]) -> dict:

@@ -108,6 +108,36 @@ def test_bad_storage_url_is_a_one_line_error(tmp_path, capsys):
     assert "cannot open sweep storage nonsense://nowhere" in err and "Traceback" not in err
 
 
+def test_an_invalid_grid_point_is_a_one_line_error_before_any_trial(learnable_folder, tmp_path, capsys):
+    exp = write_grid(tmp_path / "g.toml", "invalid", [{"lr": 0.05}, {"nesterov": "true", "momentum": 0.0}])
+    sweep_dir = tmp_path / "s"
+    assert main(["sweep", str(exp), "--data", str(learnable_folder), "--sweep-dir", str(sweep_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "point 2" in err and "--nesterov needs" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (sweep_dir / "invalid").exists()
+
+
+def test_a_programming_error_in_the_storage_keeps_its_traceback(tmp_path, monkeypatch):
+    from cifarlab.sweep.runner import open_storage
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug, not a user mistake")
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    with pytest.raises(KeyError):
+        open_storage(default_storage(tmp_path, "x"), heartbeat=None)
+
+
+def test_a_torch_experiment_may_set_the_runtime(tmp_path):
+    (tmp_path / "e.toml").write_text('[experiment]\nname="x"\nmodel="mlp"\nsampler="grid"\n'
+                                     '[fixed]\ndevice="cpu"\nthreads=1\n[[points]]\nlr=0.1\n')
+    from cifarlab.sweep.experiment import trial_setup
+
+    experiment = load_experiment(tmp_path / "e.toml")
+    cfg, runtime = trial_setup("mlp", {**experiment.fixed, **experiment.points[0]})
+    assert cfg.lr == 0.1 and runtime.device == "cpu" and runtime.threads == 1
+
+
 def test_median_pruner_stops_a_trial_that_lags(learnable_folder, tmp_path):
     # two good trials first, then one whose lr is too small to learn: below the median at its first report
     points = [{"lr": 0.05}, {"lr": 0.05, "seed": 2}, {"lr": 1e-7}]

@@ -31,10 +31,21 @@ def test_convnet_has_the_study_layout_and_parameter_count():
 
 
 @pytest.mark.parametrize("norm", ["autograd", "function"])
-def test_convnet_runs_with_custom_batch_norm(norm):
-    model = ConvNet(batch_norm=norm)
-    model(torch.randn(2, 3, 32, 32)).sum().backward()
-    assert model.classifier.weight.grad is not None
+def test_convnet_with_custom_batch_norm_matches_torch_batch_norm_in_float64(norm):
+    torch.manual_seed(0)
+    ours, reference = ConvNet(batch_norm=norm).double(), ConvNet(batch_norm="torch").double()
+    with torch.no_grad():
+        for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
+            mine.copy_(theirs + 0.01 * torch.randn_like(theirs))  # batch-norm scales away from 1
+            theirs.copy_(mine)
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
+    probe = torch.randn(4, 10, dtype=torch.float64)
+    outputs = [model(x) for model in (ours, reference)]
+    for output in outputs:
+        (output * probe).sum().backward()
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-9, atol=1e-10)
+    for (name, mine), theirs in zip(ours.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-7, atol=1e-9, msg=name)
 
 
 def test_mlp_layers_follow_the_options():

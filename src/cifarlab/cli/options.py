@@ -29,10 +29,11 @@ def _option_kwargs(field: dataclasses.Field, hint, default) -> dict:
     return kwargs
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_cls, defaults: dict | None = None) -> None:
-    """One option per field of `config_cls`; `defaults` overrides some fields' defaults."""
+def add_config_options(parser: argparse.ArgumentParser, config_cls, title: str, defaults: dict | None = None) -> None:
+    """One option per field of `config_cls`, in a group titled `title` and described by the
+    class's docstring; `defaults` overrides some fields' defaults."""
     hints = typing.get_type_hints(config_cls)
-    group = parser.add_argument_group(f"{config_cls.__name__} options", (config_cls.__doc__ or "").split("\n")[0])
+    group = parser.add_argument_group(title, " ".join((config_cls.__doc__ or "").split()))
     for field in dataclasses.fields(config_cls):
         default = (defaults or {}).get(field.name, field.default)
         flag = "--" + field.name.replace("_", "-")

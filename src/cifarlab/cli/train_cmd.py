@@ -37,9 +37,9 @@ def register(commands) -> None:
                              help="start from a named set of options (explicit options still win): "
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
-        add_config_options(sub, entry.config_cls)
+        add_config_options(sub, entry.config_cls, "recipe (saved with the run)")
         if entry.runtime_defaults is not None:
-            add_config_options(sub, Runtime, entry.runtime_defaults)
+            add_config_options(sub, Runtime, "runtime", entry.runtime_defaults)
         sub.set_defaults(handler=run_train)
 
 

@@ -8,7 +8,8 @@
     objective = "test_accuracy" # a metrics.json field: *_accuracy is maximised, *_loss minimised
     pruner = "median"           # "median" stops trials whose curve falls below earlier ones; or "none"
 
-    [fixed]                     # options every trial shares (as in `cifarlab train MODEL --help`)
+    [fixed]                     # options every trial shares (as in `cifarlab train MODEL --help`,
+                                # runtime options such as device included)
     steps = 1500
 
     [[points]]                  # grid: an explicit list of option sets ...

@@ -19,6 +19,9 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @dataclass(frozen=True)
 class Runtime:
+    """Where a torch run executes: chosen on the machine that runs the command, not saved as
+    part of the recipe (evaluate, predict and train --resume choose their own)."""
+
     device: str = option("auto", "device: cuda when available with auto", ("auto", "cpu", "cuda"))
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
     distributed: bool = option(False, "data-parallel over the processes torchrun starts (gloo on CPU, nccl on "

@@ -1,0 +1,41 @@
+"""The one way benchmarks run cifarlab: `python -m cifarlab train ...` in a process of its own,
+exactly as a user runs it, and what it wrote read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class TrainFailed(RuntimeError):
+    """A `cifarlab train` process exited non-zero; the message is its last stderr line."""
+
+
+def train_once(args: list[str]) -> tuple[float, dict, dict]:
+    """Run `cifarlab train ARGS --out TMP --quiet`; returns its wall seconds (start-up, data
+    loading, training, evaluations, files), history.json and metrics.json."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        finished = subprocess.run([sys.executable, "-m", "cifarlab", "train", *args, "--out", f"{out}/run", "--quiet"],
+                                  capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if finished.returncode:
+            last = (finished.stderr.strip().splitlines() or ["no message"])[-1]
+            raise TrainFailed(f"exit {finished.returncode}: {last}")
+        with open(f"{out}/run/history.json") as history, open(f"{out}/run/metrics.json") as metrics:
+            return wall, json.load(history), json.load(metrics)
+
+
+def learner_for(model: str, runtime=None, classes: int = 10, train_size: int = 50000, **options):
+    """A learner built the way `cifarlab train MODEL` builds it (config defaults plus `options`,
+    through the model registry), for timing the library's own training step."""
+    from cifarlab.train.registry import DataShape, get_model
+    from cifarlab.train.runtime import Runtime
+
+    entry = get_model(model)
+    if runtime is None and entry.runtime_defaults is not None:
+        runtime = Runtime(**{**entry.runtime_defaults, "device": "cpu"})
+    return entry.make_learner(entry.config_cls(**options), DataShape(classes, train_size), runtime)

@@ -1,0 +1,155 @@
+"""Every run works with every command: the recipe is saved, the runtime is chosen where a
+command runs, checks come before the run directory, and messages say what is really there."""
+
+import json
+
+import pytest
+
+from cifarlab.cli.main import main
+
+MLP = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+       "--train-eval-size", "0", "--quiet"]
+FASTNET = ["--widths", "8,16,16", "--batch-size", "50", "--eval-every", "3", "--warmup-steps", "2",
+           "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--quiet"]
+
+
+def train(model, folder, out, *options):
+    return main(["train", model, "--data", str(folder), "--out", str(out), *options])
+
+
+@pytest.fixture
+def mlp_run(learnable_folder, tmp_path):
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP) == 0
+    return tmp_path / "run"
+
+
+def test_the_runtime_is_saved_apart_from_the_recipe(mlp_run):
+    record = json.loads((mlp_run / "config.json").read_text())
+    assert record["runtime"] == {"device": "cpu", "threads": 0, "distributed": False, "precision": "fp32",
+                                 "compile": False}
+    assert not {"device", "threads", "distributed", "precision", "compile"} & set(record["config"])
+
+
+def test_a_run_trained_on_cuda_is_evaluated_and_used_on_a_cpu(mlp_run, learnable_folder, capsys):
+    record = json.loads((mlp_run / "config.json").read_text())
+    record["runtime"]["device"] = "cuda"  # as a GPU machine writes it
+    (mlp_run / "config.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["evaluate", str(mlp_run), "--device", "cpu", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "re-evaluated on cpu fp32" in out and "reproduced exactly" in out
+    image = learnable_folder / "test" / "ship" / "0001.png"
+    assert main(["predict", str(mlp_run), str(image), "--device", "cpu"]) == 0
+    assert capsys.readouterr().out.count("%") == 3
+
+
+def test_a_run_saved_with_the_runtime_in_its_config_still_loads(mlp_run, capsys):
+    """Runs written before the split kept device, precision, ... among the config's fields."""
+    record = json.loads((mlp_run / "config.json").read_text())
+    record["config"].update(record.pop("runtime"), device="cuda", distributed=True)
+    (mlp_run / "config.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["evaluate", str(mlp_run), "--device", "cpu"]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+def test_evaluate_fails_when_the_metrics_differ(mlp_run, capsys):
+    metrics = json.loads((mlp_run / "metrics.json").read_text())
+    metrics["test_accuracy"] = metrics["test_accuracy"] - 0.25
+    (mlp_run / "metrics.json").write_text(json.dumps(metrics))
+    capsys.readouterr()
+    assert main(["evaluate", str(mlp_run)]) == 1
+    assert "DIFFERS" in capsys.readouterr().out
+
+
+def test_evaluate_on_cuda_without_cuda_is_a_clear_error(mlp_run, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["evaluate", str(mlp_run), "--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_an_existing_file_as_out_is_a_clear_error(learnable_folder, tmp_path, capsys):
+    occupied = tmp_path / "notes.txt"
+    occupied.write_text("mine")
+    assert train("numpy-mlp", learnable_folder, occupied, *MLP) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a run directory" in err and "Traceback" not in err
+    assert occupied.read_text() == "mine"
+
+
+def test_a_batch_larger_than_the_training_set_leaves_no_run_directory(learnable_folder, tmp_path, capsys):
+    assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--batch-size", "5000") == 2
+    assert "between 1 and the training set size 300" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_diverging_before_its_first_checkpoint_says_so_and_leaves_nothing(learnable_folder, tmp_path, capsys):
+    assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--lr", "1e30") == 2
+    err = capsys.readouterr().err
+    assert "before the first evaluation" in err and "no checkpoint" in err and "(step 0)" not in err
+    assert "removed" in err and not (tmp_path / "run").exists()
+
+
+def test_fastnet_prints_its_resolved_steps(learnable_folder, tmp_path, capsys):
+    assert train("fastnet", learnable_folder, tmp_path / "run", *FASTNET, "--epochs", "2") == 0
+    printed = json.loads(capsys.readouterr().out.splitlines()[0].split(": ", 1)[1].split(" runtime ")[0])
+    assert printed["steps"] == 2 * (300 // 50) and printed["epochs"] == 2
+
+
+def test_an_explicit_step_budget_is_kept(learnable_folder, tmp_path):
+    assert train("fastnet", learnable_folder, tmp_path / "run", *FASTNET, "--steps", "5") == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert config["steps"] == 5 and config["epochs"] == 0 and metrics["step"] == 5
+
+
+def test_steps_and_epochs_together_are_refused(learnable_folder, tmp_path, capsys):
+    assert train("fastnet", learnable_folder, tmp_path / "run", *FASTNET, "--steps", "5", "--epochs", "2") == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_every_model_takes_an_epoch_budget(learnable_folder, tmp_path):
+    without_steps = MLP[:2] + MLP[4:]
+    assert MLP[2:4] == ["--steps", "20"]
+    assert train("numpy-mlp", learnable_folder, tmp_path / "run", *without_steps, "--epochs", "2") == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["step"] == 2 * (300 // 20)
+
+
+def test_evaluating_only_at_the_end_is_explicit(learnable_folder, tmp_path):
+    assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0") == 0
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["step"] == [20]
+
+
+@pytest.mark.parametrize("option", [["--target-acc", "0.5"], ["--early-stop", "2"]])
+def test_end_only_evaluation_refuses_options_that_act_at_evaluations(learnable_folder, tmp_path, capsys, option):
+    assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", *option) == 2
+    assert "evaluates only at the end" in capsys.readouterr().err
+
+
+def test_options_reach_the_model(learnable_folder, tmp_path):
+    from cifarlab.torch_nn.batchnorm import BatchNormFunctional
+    from cifarlab.train.saved_run import reload_learner
+
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--hidden", "24,12", "--batch-norm", "function",
+                 "--dropout", "0.3", "--activation", "relu") == 0
+    _, _, _, learner, _ = reload_learner(tmp_path / "run", "cpu")
+    layers = list(learner.model.net)
+    kinds = [type(m).__name__ for m in layers]
+    assert kinds == ["Linear", "BatchNormFunctional", "ReLU", "Dropout"] * 2 + ["Linear"]
+    assert [m.out_features for m in layers if type(m).__name__ == "Linear"] == [24, 12, 10]
+    assert isinstance(layers[1], BatchNormFunctional) and layers[3].p == 0.3
+
+
+def test_resume_refuses_a_changed_recipe_but_takes_a_runtime(mlp_run, capsys):
+    assert main(["train", "mlp", "--resume", str(mlp_run), "--lr", "0.1"]) == 2
+    assert "--lr cannot change a run being resumed" in capsys.readouterr().err
+
+
+def test_resuming_a_finished_run_with_another_thread_count_keeps_its_result(mlp_run, capsys):
+    before = json.loads((mlp_run / "metrics.json").read_text())
+    assert main(["train", "mlp", "--resume", str(mlp_run), "--threads", "1", "--device", "cpu", "--quiet"]) == 0
+    after = json.loads((mlp_run / "metrics.json").read_text())
+    assert after["test_accuracy"] == before["test_accuracy"] and after["step"] == 20
