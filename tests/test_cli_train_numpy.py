@@ -10,7 +10,7 @@ from cifarlab.train import loop
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "model.npz", "curves.png",
              "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
-TINY = ["--hidden", "32", "--steps", "40", "--batch-size", "20", "--eval-every", "10", "--lr", "0.05",
+TINY = ["--pipeline", "standardize", "--init", "he", "--hidden", "32", "--steps", "40", "--batch-size", "20", "--eval-every", "10", "--lr", "0.05",
         "--train-eval-size", "0", "--quiet"]
 
 
@@ -94,6 +94,7 @@ def test_early_stopping_run_keeps_the_best_weights(tmp_path, capsys):
     # few, very noisy training images and a large step: memorised within a few evaluations
     noisy = write_image_folder(make_synthetic(4, 10, noise=250.0, seed=5), tmp_path / "noisy")
     code = main(["train", "numpy-mlp", "--data", str(noisy), "--out", str(tmp_path / "run"), "--hidden", "256",
+                 "--pipeline", "standardize", "--init", "he",
                  "--steps", "400", "--batch-size", "20", "--eval-every", "10", "--lr", "0.5",
                  "--train-eval-size", "0", "--early-stop", "3", "--quiet"])
     assert code == 0

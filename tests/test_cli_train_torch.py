@@ -10,7 +10,7 @@ from cifarlab.cli.main import main
 
 TORCH_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "checkpoint.pt", "curves.png",
                "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
-MLP = ["mlp", "--hidden", "64", "--steps", "30", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+MLP = ["mlp", "--pipeline", "standardize", "--hidden", "64", "--steps", "30", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
        "--train-eval-size", "0", "--quiet"]
 CONVNET = ["convnet", "--steps", "6", "--batch-size", "8", "--eval-every", "3", "--lr", "1e-3",
            "--eval-batch-size", "64", "--quiet"]

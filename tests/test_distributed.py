@@ -9,7 +9,7 @@ import pytest
 
 from cifarlab.cli.main import main
 
-OPTIONS = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+OPTIONS = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
            "--train-eval-size", "0", "--augment", "--quiet", "--device", "cpu"]  # gloo, also where CUDA is
 
 

@@ -47,7 +47,33 @@ def test_validation_statistics_are_excluded(tiny):
     prepared = prepare(tiny, "flat", val_size=10, seed=0)
     assert len(prepared.val.y) == 10 and len(prepared.train.y) == 40
     (kept_x, _), _ = hold_out(tiny.train_images, tiny.train_labels, 10, seed=0)
-    np.testing.assert_allclose(prepared.mean, channel_stats(kept_x)[0])
+    np.testing.assert_allclose(prepared.normalization.mean, channel_stats(kept_x)[0])
+
+
+def test_course_pipeline_subtracts_the_per_pixel_mean_image_on_the_raw_scale():
+    from cifarlab.data.sources import CifarData
+
+    train = np.zeros((2, 2, 2, 3), np.uint8)
+    train[0, 0, 0] = (10, 20, 30)  # pixel (0, 0) of image 0; image 1 is black: mean image there (5, 10, 15)
+    train[1, 1, 1] = (255, 0, 1)
+    test = np.full((1, 2, 2, 3), 7, np.uint8)
+    data = CifarData(train, np.array([0, 1]), test, np.array([1]), ("a", "b"), "tiny")
+    prepared = prepare(data, "nchw", pipeline="course")
+    expected_mean = np.zeros((2, 2, 3), np.float32)
+    expected_mean[0, 0] = (5, 10, 15)
+    expected_mean[1, 1] = (127.5, 0, 0.5)
+    np.testing.assert_array_equal(prepared.normalization.mean, expected_mean)
+    np.testing.assert_array_equal(prepared.train.x[0, :, 0, 0], [5, 10, 15])  # 10 - 5, 20 - 10, 30 - 15
+    np.testing.assert_array_equal(prepared.train.x[1, :, 1, 1], [127.5, 0, 0.5])
+    # the test set is centred with the training set's mean image, not its own
+    np.testing.assert_array_equal(prepared.test.x[0].transpose(1, 2, 0), 7 - expected_mean)
+
+
+def test_course_pipeline_takes_the_mean_image_without_the_validation_part(tiny):
+    prepared = prepare(tiny, "flat", val_size=10, seed=0, pipeline="course")
+    (kept_x, _), _ = hold_out(tiny.train_images, tiny.train_labels, 10, seed=0)
+    np.testing.assert_allclose(prepared.normalization.mean, kept_x.astype(np.float64).mean(axis=0), rtol=1e-6)
+    assert prepared.normalization.std is None and prepared.train.x.dtype == np.float32
 
 
 def test_bad_validation_size_is_a_user_error(tiny):

@@ -27,13 +27,26 @@ def test_numpy_mlp_learns_real_cifar10_in_300_steps(real_data_path, tmp_path):
     from cifarlab.cli.main import main
 
     metrics = run_metrics(main, tmp_path, "numpy-mlp", "--data", str(real_data_path), "--steps", "300",
-                          "--eval-every", "300", "--momentum", "0.9", "--train-eval-size", "2000")
+                          "--eval-every", "300", "--momentum", "0.9", "--train-eval-size", "2000",
+                          "--pipeline", "standardize", "--init", "he")
     assert metrics["test_accuracy"] > 0.35
+
+
+def test_the_study_default_numpy_run_beats_45_percent(real_data_path, tmp_path):
+    """`cifarlab train numpy-mlp` with no options: the course pipeline and init, 1500 steps.
+    Seeds 1-5 gave 44.8-47.8 % (benchmarks/RESULTS.md); the default seed 42 is checked here."""
+    import json
+
+    from cifarlab.cli.main import main
+
+    metrics = run_metrics(main, tmp_path, "numpy-mlp", "--data", str(real_data_path), "--train-eval-size", "2000")
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["normalization"]["pipeline"] == "course"
+    assert metrics["test_accuracy"] > 0.44
 
 
 def test_torch_mlp_learns_real_cifar10_in_300_steps(real_data_path, tmp_path):
     from cifarlab.cli.main import main
 
     metrics = run_metrics(main, tmp_path, "mlp", "--data", str(real_data_path), "--steps", "300",
-                          "--eval-every", "300", "--train-eval-size", "2000")
+                          "--eval-every", "300", "--train-eval-size", "2000", "--pipeline", "standardize")
     assert metrics["test_accuracy"] > 0.35

@@ -7,7 +7,7 @@ import pytest
 
 from cifarlab.cli.main import main
 
-MLP = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
+MLP = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
        "--train-eval-size", "0", "--quiet"]
 FASTNET = ["--widths", "8,16,16", "--batch-size", "50", "--eval-every", "3", "--warmup-steps", "2",
            "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--quiet"]
@@ -112,8 +112,8 @@ def test_steps_and_epochs_together_are_refused(learnable_folder, tmp_path, capsy
 
 
 def test_every_model_takes_an_epoch_budget(learnable_folder, tmp_path):
-    without_steps = MLP[:2] + MLP[4:]
-    assert MLP[2:4] == ["--steps", "20"]
+    at = MLP.index("--steps")
+    without_steps = MLP[:at] + MLP[at + 2:]
     assert train("numpy-mlp", learnable_folder, tmp_path / "run", *without_steps, "--epochs", "2") == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["step"] == 2 * (300 // 20)
 
@@ -127,6 +127,47 @@ def test_evaluating_only_at_the_end_is_explicit(learnable_folder, tmp_path):
 def test_end_only_evaluation_refuses_options_that_act_at_evaluations(learnable_folder, tmp_path, capsys, option):
     assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", *option) == 2
     assert "evaluates only at the end" in capsys.readouterr().err
+
+
+def test_the_course_pipeline_survives_save_evaluate_and_predict(learnable_folder, tmp_path, capsys):
+    import numpy as np
+
+    from cifarlab.data.preprocess import mean_image
+    from cifarlab.data.store import load_cifar10
+
+    run = tmp_path / "run"
+    assert train("mlp", learnable_folder, run, *MLP, "--pipeline", "course", "--lr", "1e-4") == 0
+    record = json.loads((run / "config.json").read_text())
+    assert record["config"]["pipeline"] == "course" and record["normalization"]["pipeline"] == "course"
+    np.testing.assert_array_equal(np.load(run / record["normalization"]["mean_image"]),
+                                  mean_image(load_cifar10(str(learnable_folder)).train_images))
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+    # predict prepares a training image as training did: the saved model's confident answer holds
+    image = learnable_folder / "train" / "horse" / "0003.png"
+    assert main(["predict", str(run), str(image)]) == 0
+    assert capsys.readouterr().out.split(": ", 1)[1].startswith("horse")
+
+
+def test_the_course_init_has_std_1e_4():
+    import numpy as np
+
+    from cifarlab.numpy_nn import build_mlp
+
+    weights = build_mlp(3072, (100,), 10, seed=0, init="course").parameters()
+    first = weights["0.weight"]
+    # 307,200 draws: the sample std is within 0.5 % of 1e-4 with overwhelming probability
+    assert first.std() == pytest.approx(1e-4, rel=0.005) and abs(first.mean()) < 1e-6
+    assert not weights["0.bias"].any() and weights["2.weight"].std() == pytest.approx(1e-4, rel=0.05)
+
+
+def test_the_study_defaults_use_the_course_pipeline():
+    from cifarlab.train.configs import ConvNetConfig, FastNetConfig, NumpyMLPConfig, TorchMLPConfig
+
+    assert NumpyMLPConfig().pipeline == "course" and NumpyMLPConfig().init == "course"
+    assert TorchMLPConfig().pipeline == "course" and TorchMLPConfig().init == "torch"
+    assert ConvNetConfig().pipeline == "course" and FastNetConfig().pipeline == "standardize"
 
 
 def test_options_reach_the_model(learnable_folder, tmp_path):

@@ -22,7 +22,8 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 def write_grid(path, name, points, pruner="none", steps=20, model="numpy-mlp"):
     lines = [f'[experiment]\nname = "{name}"\nmodel = "{model}"\nsampler = "grid"\npruner = "{pruner}"\n',
-             f"[fixed]\nsteps = {steps}\nbatch_size = 20\neval_every = 10\ntrain_eval_size = 0\nhidden = \"16\"\n"]
+             f"[fixed]\nsteps = {steps}\nbatch_size = 20\neval_every = 10\ntrain_eval_size = 0\nhidden = \"16\"\n"
+             'pipeline = "standardize"\ninit = "he"\n']
     for point in points:
         lines.append("[[points]]\n" + "".join(f"{k} = {v}\n" for k, v in point.items()))
     path.write_text("\n".join(lines))

@@ -38,18 +38,17 @@ def load_image_32(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def run_predict(args) -> int:
-    from cifarlab.data.preprocess import flat_view, nchw_view, standardize
+    from cifarlab.data.preprocess import model_inputs
     from cifarlab.train.registry import get_model
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.train.saved_run import reload_learner, saved_normalization
 
     apply_reload_options(args)
     loaded = [load_image_32(path) for path in args.images]  # all checked before any work
     model, _, record, learner, _ = reload_learner(args.run_dir, args.device, args.threads)
     entry, classes = get_model(model), record["classes"]
-    norm = record["normalization"]
-    images = standardize(np.stack([pixels for pixels, _ in loaded]), np.float32(norm["mean"]), np.float32(norm["std"]))
-    view = flat_view if entry.layout == "flat" else nchw_view
-    probabilities = learner.probabilities(view(images).astype(np.float32))
+    images = np.stack([pixels for pixels, _ in loaded])
+    inputs = model_inputs(images, saved_normalization(args.run_dir, record), entry.layout)
+    probabilities = learner.probabilities(inputs)
     top = max(1, min(args.top, len(classes)))
     for path, (_, (width, height)), probs in zip(args.images, loaded, probabilities):
         note = "" if (width, height) == (32, 32) else f", resized from {width}x{height} to 32x32"

@@ -38,6 +38,50 @@ def standardize(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nda
     return (to_unit_float(images) - mean) / std
 
 
+def mean_image(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """The per-pixel mean of (N, H, W, 3) uint8 images on the raw 0-255 scale: (H, W, 3)
+    float32, each of the H*W*3 values averaged over the images (float64 sums, chunk by chunk)."""
+    total = np.zeros(images.shape[1:])
+    for start in range(0, len(images), chunk):
+        total += images[start:start + chunk].sum(axis=0, dtype=np.float64)
+    return (total / len(images)).astype(np.float32)
+
+
+def subtract_mean_image(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> float32 on the raw 0-255 scale minus the mean image (no division)."""
+    return images.astype(np.float32) - mean
+
+
+PIPELINES = ("standardize", "course")
+PIPELINE_HELP = ("input pipeline: standardize (float in [0, 1], minus the per-channel mean, divided by the "
+                 "per-channel std, both of the training split) or course (the study's: raw 0-255 floats minus the "
+                 "per-pixel mean image of the training split, no scaling; from the course's 2019 code skeleton)")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How uint8 images become model inputs, with statistics of the training split only.
+    standardize: mean, std (3,) on the [0, 1] scale; course: mean (H, W, 3) on 0-255, std None."""
+
+    pipeline: str
+    mean: np.ndarray
+    std: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, pipeline: str, train_images: np.ndarray) -> Normalization:
+        if pipeline == "course":
+            return cls(pipeline, mean_image(train_images))
+        if pipeline == "standardize":
+            return cls(pipeline, *channel_stats(train_images))
+        raise CifarlabError(f"unknown pipeline {pipeline!r}: choose one of {PIPELINES}")
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, 3) -> float32 (N, H, W, 3)."""
+        if self.pipeline == "course":
+            return subtract_mean_image(images, self.mean)
+        return standardize(images, self.mean, self.std)
+
+
 def flat_view(images: np.ndarray) -> np.ndarray:
     """(N, H, W, C) -> (N, H*W*C): the MLP's input."""
     return images.reshape(len(images), -1)
@@ -69,27 +113,36 @@ class PreparedData:
     test: Split
     val: Split | None
     classes: tuple[str, ...]
-    mean: np.ndarray
-    std: np.ndarray
+    normalization: Normalization
 
 
-def prepare(data: CifarData, layout: str = "flat", val_size: int = 0, seed: int = 0) -> PreparedData:
-    """Standardise with training-split statistics (the validation part excluded) and shape
-    for `layout` ("flat" for MLPs, "nchw" for ConvNets)."""
-    views = {"flat": flat_view, "nchw": nchw_view}
-    if layout not in views:
-        raise CifarlabError(f"unknown layout {layout!r}: choose one of {sorted(views)}")
+VIEWS = {"flat": flat_view, "nchw": nchw_view}
+
+
+def model_inputs(images: np.ndarray, normalization: Normalization, layout: str) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> float32 inputs in the model's layout ("flat" or "nchw")."""
+    if layout not in VIEWS:
+        raise CifarlabError(f"unknown layout {layout!r}: choose one of {sorted(VIEWS)}")
+    return VIEWS[layout](normalization(images))
+
+
+def prepare(data: CifarData, layout: str = "flat", val_size: int = 0, seed: int = 0,
+            pipeline: str = "standardize") -> PreparedData:
+    """Normalise with `pipeline` and training-split statistics (the validation part excluded)
+    and shape for `layout` ("flat" for MLPs, "nchw" for ConvNets)."""
+    if layout not in VIEWS:
+        raise CifarlabError(f"unknown layout {layout!r}: choose one of {sorted(VIEWS)}")
     train, val = (data.train_images, data.train_labels), None
     if val_size:
         train, val = hold_out(*train, size=val_size, seed=seed)
-    mean, std = channel_stats(train[0])
+    normalization = Normalization.fit(pipeline, train[0])
 
     def shaped(images, labels):  # labels copied: the cache's arrays are read-only memory maps
-        return Split(views[layout](standardize(images, mean, std)), np.array(labels, dtype=np.int64))
+        return Split(model_inputs(images, normalization, layout), np.array(labels, dtype=np.int64))
 
     return PreparedData(
         train=shaped(*train),
         test=shaped(data.test_images, data.test_labels),
         val=shaped(*val) if val is not None else None,
-        classes=data.classes, mean=mean, std=std,
+        classes=data.classes, normalization=normalization,
     )

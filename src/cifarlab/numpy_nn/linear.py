@@ -7,16 +7,18 @@ import numpy as np
 from cifarlab.numpy_nn.module import Module
 
 
-INIT_SCHEMES = ("he", "torch")
+INIT_SCHEMES = ("course", "he", "torch")
+COURSE_STD = 1e-4  # the course skeleton's NumPy Linear: N(0, 1e-4^2) weights, zero biases
 
 
 def initial_parameters(scheme: str, n_in: int, n_out: int, rng: np.random.Generator, neg_slope: float = 0.0):
     """(weight (n_out, n_in), bias (n_out,)) float64 drawn for an init scheme (the torch MLP
     draws from the same distributions):
+    course: weight ~ N(0, 1e-4^2), bias 0 (the study's: tiny, so the first steps are nearly linear);
     he:    weight ~ N(0, 2 / ((1 + neg_slope^2) n_in)), bias 0 (keeps the activations' variance);
     torch: weight, bias ~ U(-1/sqrt(n_in), 1/sqrt(n_in)), torch.nn.Linear's default."""
-    if scheme == "he":
-        std = np.sqrt(2.0 / ((1.0 + neg_slope**2) * n_in))
+    if scheme in ("course", "he"):
+        std = COURSE_STD if scheme == "course" else np.sqrt(2.0 / ((1.0 + neg_slope**2) * n_in))
         return rng.standard_normal((n_out, n_in)) * std, np.zeros(n_out)
     if scheme == "torch":
         bound = 1.0 / np.sqrt(n_in)

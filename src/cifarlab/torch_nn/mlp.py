@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cifarlab.numpy_nn.linear import INIT_SCHEMES
+from cifarlab.numpy_nn.linear import COURSE_STD, INIT_SCHEMES
 from cifarlab.torch_nn.batchnorm import BATCH_NORMS_1D
 
 
@@ -14,8 +14,9 @@ def init_linear_(layer: nn.Linear, scheme: str, neg_slope: float = 0.0) -> None:
     """Draw a layer's parameters from the same distributions as the NumPy engine
     (numpy_nn.linear.initial_parameters), from torch's global generator."""
     n_in = layer.in_features
-    if scheme == "he":
-        nn.init.normal_(layer.weight, 0.0, (2.0 / ((1.0 + neg_slope**2) * n_in)) ** 0.5)
+    if scheme in ("course", "he"):
+        std = COURSE_STD if scheme == "course" else (2.0 / ((1.0 + neg_slope**2) * n_in)) ** 0.5
+        nn.init.normal_(layer.weight, 0.0, std)
         nn.init.zeros_(layer.bias)
     elif scheme != "torch":  # torch: nn.Linear drew U(-1/sqrt(n_in), 1/sqrt(n_in)) when it was built
         raise ValueError(f"unknown init {scheme!r}: use one of {INIT_SCHEMES}")
@@ -28,7 +29,7 @@ class MLP(nn.Module):
 
     Per hidden size: Linear -> (batch norm) -> ReLU/LeakyReLU -> (dropout). Layer names
     follow the NumPy engine's Sequential ('net.0.weight' ~ '0.weight'), and so do the init
-    schemes (`init`: "he" or "torch", see init_linear_).
+    schemes (`init`: "course", "he" or "torch", see init_linear_).
     """
 
     def __init__(self, n_in: int = 3072, hidden: tuple[int, ...] = (100,), n_out: int = 10, *,

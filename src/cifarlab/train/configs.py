@@ -12,6 +12,10 @@ import argparse
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from cifarlab.data.preprocess import PIPELINE_HELP, PIPELINES
+from cifarlab.numpy_nn.linear import INIT_SCHEMES
 
 
 def option(default, help: str, choices=None):
@@ -42,6 +46,7 @@ class TrainConfig:
     schedule: str = option("constant", "learning-rate schedule after warm-up: constant, cosine or linear decay "
                                        "to 0, or step (x0.1 at 50%% and 75%% of the steps)", SCHEDULES)
     warmup_steps: int = option(0, "linear learning-rate warm-up from 0 over this many steps")
+    pipeline: str = option("standardize", PIPELINE_HELP, PIPELINES)
     val_size: int = option(0, "hold out this many training images as a validation set (0: none)")
     train_eval_size: int = option(10000, "training images used for train metrics: a fixed sample "
                                          "drawn with the seed (0: the whole training set)")
@@ -50,6 +55,9 @@ class TrainConfig:
     target_acc: float = option(0.0, "stop at the first evaluation whose accuracy (validation if held out, "
                                     "else test) reaches this fraction, e.g. 0.94 (0: off)")
     seed: int = option(42, "seed for initialisation, batch order, dropout and augmentation")
+
+    # what runs saved before a field existed did, for config_from_dict
+    BEFORE_FIELD: ClassVar[dict] = {"pipeline": "standardize", "epochs": 0.0}
 
     def __post_init__(self):
         for name in ("batch_size", "lr"):
@@ -70,6 +78,11 @@ class TrainConfig:
                              "at the end: give --eval-every N")
 
 
+INIT_HELP = ("weight initialisation: course (normal, std 1e-4, zero biases: the course skeleton's NumPy Linear), "
+             "he (normal, std sqrt(2 / fan_in), zero biases), torch (torch.nn.Linear's default: uniform "
+             "+-1/sqrt(fan_in) weights and biases)")
+
+
 @dataclass(frozen=True)
 class MLPShape:
     """The network options both MLPs (NumPy and torch) share, with the same meaning."""
@@ -78,9 +91,8 @@ class MLPShape:
     activation: str = option("leaky_relu", "hidden activation", ("relu", "leaky_relu"))
     neg_slope: float = option(0.02, "LeakyReLU negative slope")
     dropout: float = option(0.0, "dropout probability after each hidden activation")
-    init: str = option("he", "weight initialisation: he (normal, std sqrt(2 / fan_in), zero biases), torch "
-                             "(torch.nn.Linear's default: uniform +-1/sqrt(fan_in) weights and biases)",
-                       ("he", "torch"))
+    init: str = option("he", INIT_HELP, INIT_SCHEMES)
+    pipeline: str = option("course", PIPELINE_HELP, PIPELINES)  # both MLPs' study runs used the course's
 
     def __post_init__(self):
         super().__post_init__()
@@ -90,8 +102,11 @@ class MLPShape:
 
 @dataclass(frozen=True)
 class NumpyMLPConfig(MLPShape, TrainConfig):
-    """Study part 1: the NumPy MLP (defaults: the report's run)."""
+    """Study part 1: the NumPy MLP (defaults: the report's run, with the course's pipeline and init)."""
 
+    init: str = option("course", INIT_HELP, INIT_SCHEMES)
+
+    BEFORE_FIELD: ClassVar[dict] = {**TrainConfig.BEFORE_FIELD, "init": "he"}
     batch_norm: bool = option(False, "batch normalisation after each hidden linear layer")
 
 
@@ -114,7 +129,7 @@ class TorchTrainConfig(TrainConfig):
 class TorchMLPConfig(MLPShape, TorchTrainConfig):
     """Study part 2: the PyTorch MLP (defaults: the study's first run)."""
 
-    init: str = option("torch", MLPShape.__dataclass_fields__["init"].metadata["help"], ("he", "torch"))
+    init: str = option("torch", INIT_HELP, INIT_SCHEMES)
     batch_norm: str = option("none", "batch norm after each hidden linear layer: torch's or a custom form",
                              ("none", "torch", "autograd", "function"))
 
@@ -130,6 +145,7 @@ class ConvNetConfig(TorchTrainConfig):
     train_eval_size: int = option(0, "training images used for train metrics (0: the whole training set, "
                                      "as in the study)")
     batch_norm: str = option("torch", "batch norm form: torch's or a custom 2-D form", ("torch", "autograd", "function"))
+    pipeline: str = option("course", PIPELINE_HELP, PIPELINES)
     # measured on a 2-core CPU: batches of 100 evaluate ~25 % faster than 1000 (cache-sized activations)
     eval_batch_size: int = option(100, "batch size for evaluation")
     channels_last: bool = option(True, "NHWC memory format (faster convolutions on CPU and GPU)")
@@ -231,8 +247,9 @@ def config_to_dict(config) -> dict:
 
 
 def config_from_dict(config_cls, values: dict):
-    """Inverse of config_to_dict (JSON turns tuples into lists); unknown keys are ignored, so
-    runs saved before a field moved (e.g. to the runtime) still load."""
+    """Inverse of config_to_dict (JSON turns tuples into lists). Runs saved by older versions
+    load as they ran: unknown keys (fields that moved to the runtime) are ignored, and a field
+    they lack takes the value the code had before the field existed (BEFORE_FIELD)."""
     hints = {f.name: f for f in dataclasses.fields(config_cls)}
     clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in hints}
-    return config_cls(**clean)
+    return config_cls(**{**config_cls.BEFORE_FIELD, **clean})

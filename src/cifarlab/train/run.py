@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cifarlab import __version__
 from cifarlab.data.batches import check_batch_size
-from cifarlab.data.preprocess import PreparedData, prepare
+from cifarlab.data.preprocess import Normalization, PreparedData, prepare
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_to_dict, resolve_steps
@@ -18,7 +18,7 @@ from cifarlab.train.loop import best_path, fit
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
 from cifarlab.train.runtime import Runtime
-from cifarlab.train.rundir import atomic_write_json, git_version, read_json, write_history
+from cifarlab.train.rundir import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
 
 SPLITS = ("test", "train", "val")
 
@@ -43,7 +43,7 @@ def load_prepared(model: str, cfg, data: str | None, progress: bool = True) -> t
     """The data the model trains on, and the source path it came from."""
     source = resolve_source(data, progress=progress)
     raw = load_cifar10(source, progress=progress)
-    return prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed), source
+    return prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline), source
 
 
 def run_record(model: str, cfg, runtime: Runtime | None, prepared: PreparedData, data_source: str) -> dict:
@@ -58,8 +58,25 @@ def run_record(model: str, cfg, runtime: Runtime | None, prepared: PreparedData,
         "data_source": data_source,
         "train_size": len(prepared.train.y),
         "classes": list(prepared.classes),
-        "normalization": {"mean": prepared.mean.tolist(), "std": prepared.std.tolist()},
+        "normalization": normalization_record(prepared.normalization),
     }
+
+
+MEAN_IMAGE_FILE = "mean_image.npy"
+
+
+def normalization_record(normalization: Normalization) -> dict:
+    """What config.json says of the input pipeline; the course pipeline's (32, 32, 3) mean image
+    is too long for it and goes to MEAN_IMAGE_FILE beside it (see write_normalization)."""
+    if normalization.pipeline == "course":
+        return {"pipeline": "course", "mean_image": MEAN_IMAGE_FILE}
+    return {"pipeline": normalization.pipeline, "mean": normalization.mean.tolist(),
+            "std": normalization.std.tolist()}
+
+
+def write_normalization(run_dir: Path, normalization: Normalization) -> None:
+    if normalization.pipeline == "course":
+        atomic_save_npy(run_dir / MEAN_IMAGE_FILE, normalization.mean)
 
 
 def final_metrics(history, state_step: int | None = None) -> dict:
@@ -136,6 +153,7 @@ def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resum
                      on_evaluation) -> dict:
     """The loop, then (on the main process only) best weights, metrics, curves and plot."""
     if learner.is_main:
+        write_normalization(run_dir, prepared.normalization)
         atomic_write_json(run_dir / "config.json", record)
     history = fit(learner, prepared, cfg, run_dir, resume=resume, progress=progress, on_evaluation=on_evaluation)
     best_step = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from cifarlab.data.preprocess import Normalization
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_from_dict
 from cifarlab.train.loop import evaluate_splits, train_eval_indices
@@ -54,6 +55,20 @@ def reload_learner(run_dir: Path, device: str = "auto", threads: int = 0):
         raise CifarlabError(f"{weights} not found: the run has not reached its first evaluation")
     learner.load(weights)
     return model, cfg, record, learner, where(runtime, learner.device.type if runtime else None)
+
+
+def saved_normalization(run_dir: Path, record: dict) -> Normalization:
+    """The input pipeline a run was trained with, with its training-split statistics."""
+    import numpy as np
+
+    saved = record["normalization"]
+    pipeline = saved.get("pipeline", "standardize")  # runs saved before the choice standardised
+    if pipeline == "course":
+        path = run_dir / saved["mean_image"]
+        if not path.is_file():
+            raise CifarlabError(f"{path} not found: the run's mean image is needed to prepare its inputs")
+        return Normalization("course", np.load(path))
+    return Normalization(pipeline, np.float32(saved["mean"]), np.float32(saved["std"]))
 
 
 def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0,
