@@ -29,6 +29,15 @@ def register(commands) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smoke version: 5%% of the steps, 2 evaluations per run, 3 of the 18 MLP "
                              "configurations, train metrics on 2,000 images (about 5 min on a 2-core CPU)")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="seeds of Tables 1 and 2, each table showing mean, SD and range (default: 5; the "
+                             "NumPy run takes seconds, the best MLP about a minute)")
+    parser.add_argument("--convnet-seeds", type=int, default=1,
+                        help="seeds of Table 3 (default: 1; each is the whole ConvNet protocol)")
+    parser.add_argument("--grid-seeds", type=int, default=1, help="seeds of each Figure 2 configuration (default: 1)")
+    parser.add_argument("--fast", action="store_true",
+                        help="train the ConvNet under bf16 autocast (--precision bf16): faster on a CPU with "
+                             "native bf16 or a GPU, at the accuracy measured in benchmarks/RESULTS.md")
     parser.add_argument("--experiments", type=Path, default=CHECKOUT_EXPERIMENTS,
                         help="folder holding study-figure2.toml (default: the checkout's experiments/)")
     parser.set_defaults(handler=run_reproduce)
@@ -57,8 +66,13 @@ def run_reproduce(args) -> int:
         raise CifarlabError(f"--scale must be in (0, 1], got {scale}")
     if 2 in parts and not (args.experiments / "study-figure2.toml").is_file():
         raise CifarlabError(f"{args.experiments}/study-figure2.toml not found: pass --experiments DIR")
-    budget = (Budget(scale=scale, grid_points=3, train_eval_size=2000, evaluations=2) if args.quick
-              else Budget(scale=scale))
+    for name in ("seeds", "convnet_seeds", "grid_seeds"):
+        if getattr(args, name) < 1:
+            raise CifarlabError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    seeds = {"seeds": args.seeds, "convnet_seeds": args.convnet_seeds, "grid_seeds": args.grid_seeds,
+             "fast": args.fast}
+    budget = (Budget(scale=scale, grid_points=3, train_eval_size=2000, evaluations=2, **seeds) if args.quick
+              else Budget(scale=scale, **seeds))
     report = reproduce(args.out, args.data, parts, budget, args.experiments)
     print(f"report: {report}")
     return 0
