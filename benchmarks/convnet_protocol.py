@@ -12,7 +12,8 @@ whole train (50,000) and test (10,000) sets.
 model.eval() under torch.no_grad(), evaluation in batches of 100. "cifarlab" is the
 library's own learner, built through the model registry as `cifarlab train convnet` builds
 it (channels_last, torch.inference_mode(), evaluation batches of 100), stepped and evaluated
-through its own methods.
+through its own methods; "cifarlab-bf16" the same under bf16 autocast (`--precision bf16`,
+what `cifarlab reproduce --fast` would use). Data: the study's course pipeline.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from train_process import learner_for  # benchmarks/ is on the path when run as 
 
 from cifarlab.data import load_cifar10, prepare
 from cifarlab.torch_nn.convnet import ConvNet
+from cifarlab.train.runtime import Runtime
 
-VARIANTS = ("plain", "cifarlab")
+VARIANTS = ("plain", "cifarlab", "cifarlab-bf16")
 LR = 1e-4
 
 
@@ -62,7 +64,10 @@ class PlainLoop:
 
 
 def make(variant: str, seed: int = 0):
-    return PlainLoop(seed) if variant == "plain" else learner_for("convnet", seed=seed)
+    if variant == "plain":
+        return PlainLoop(seed)
+    precision = "bf16" if variant.endswith("bf16") else "fp32"
+    return learner_for("convnet", Runtime(device="cpu", precision=precision), seed=seed)
 
 
 def train_steps(learner, x, y, steps, rng):
@@ -91,8 +96,10 @@ def components(data, repeats: int, steps: int):
         step, ev = statistics.median(r["step"]), statistics.median(r["eval"])
         print(f"{variant:>9}: train step (batch 32) {step * 1000:.0f} ms, evaluation of 10,000 images {ev:.1f} s "
               f"({10000 / ev:.0f} images/s); median of {repeats}")
-    ratio = statistics.median(results["plain"]["eval"]) / statistics.median(results["cifarlab"]["eval"])
-    print(f"evaluation speed-up of cifarlab over plain: {ratio:.2f}x")
+    for variant in VARIANTS[1:]:
+        step = statistics.median(results["plain"]["step"]) / statistics.median(results[variant]["step"])
+        ev = statistics.median(results["plain"]["eval"]) / statistics.median(results[variant]["eval"])
+        print(f"speed-up of {variant} over plain: train step {step:.2f}x, evaluation {ev:.2f}x")
 
 
 def full(data, variant: str, steps: int = 5000, every: int = 500):
@@ -115,16 +122,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("components", "full"))
     parser.add_argument("--data", required=True)
-    parser.add_argument("--variant", choices=VARIANTS, default="plain")
+    parser.add_argument("--variant", choices=VARIANTS, nargs="+", default=["plain"],
+                        help="full: variants run one after the other, in this order")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20, help="train steps per timing (components)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    data = prepare(load_cifar10(args.data), "nchw")
+    data = prepare(load_cifar10(args.data), "nchw", pipeline="course")
     if args.what == "components":
         components(data, args.repeats, args.steps)
     else:
-        full(data, args.variant)
+        for variant in args.variant:
+            full(data, variant)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ def mlp_run(learnable_folder, tmp_path):
 
 
 def test_the_runtime_is_saved_apart_from_the_recipe(mlp_run):
+    import torch
+
     record = json.loads((mlp_run / "config.json").read_text())
-    assert record["runtime"] == {"device": "cpu", "threads": 0, "distributed": False, "precision": "fp32",
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # "auto", resolved where the run trained
+    assert record["runtime"] == {"device": device, "threads": 0, "distributed": False, "precision": "fp32",
                                  "compile": False}
     assert not {"device", "threads", "distributed", "precision", "compile"} & set(record["config"])
 

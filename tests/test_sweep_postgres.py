@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -17,6 +18,8 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.test_sweep import write_grid
+
+SLOW_STEPS = 1500  # steps of a grid trial: a few seconds each on a 2-core CPU
 
 
 def find_pg_binary(name: str) -> str | None:
@@ -43,8 +46,26 @@ def as_server_user(command: list[str]) -> list[str]:
     return [runuser, "-u", "postgres", "--", *command]
 
 
+class Server:
+    """A throw-away PostgreSQL server: `url`, and `restart()` / `stop()` as an operator would."""
+
+    def __init__(self, pg_ctl: str, data: Path, options: str, log: Path, port: int):
+        self.pg_ctl, self.data, self.options, self.log = pg_ctl, data, options, log
+        self.url = f"postgresql+psycopg2://cifarlab@127.0.0.1:{port}/postgres"
+
+    def ctl(self, *action: str) -> None:
+        subprocess.run(as_server_user([self.pg_ctl, "-D", str(self.data), "-o", self.options, "-l", str(self.log),
+                                       "-w", *action]), capture_output=True, check=True)
+
+    def restart(self) -> None:
+        self.ctl("-m", "fast", "restart")
+
+    def stop(self) -> None:
+        self.ctl("-m", "fast", "stop")
+
+
 @pytest.fixture
-def postgres_url(tmp_path_factory):
+def postgres_server(tmp_path_factory):
     initdb, pg_ctl = find_pg_binary("initdb"), find_pg_binary("pg_ctl")
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run installs them")
@@ -72,9 +93,14 @@ def postgres_url(tmp_path_factory):
     if start.returncode:
         pytest.skip(f"PostgreSQL did not start: {start.stderr.strip()[-300:]}")
     try:
-        yield f"postgresql+psycopg2://cifarlab@127.0.0.1:{port}/postgres"
+        yield Server(pg_ctl, data, options, root / "log", port)
     finally:
         subprocess.run(as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    return postgres_server.url
 
 
 def test_two_workers_share_a_postgres_study_without_duplicates(postgres_url, learnable_folder, tmp_path):
@@ -94,3 +120,44 @@ def test_two_workers_share_a_postgres_study_without_duplicates(postgres_url, lea
     trained_by = [sum(f"trial {t.number}:" in out for out in outputs) for t in trials if t.state == TrialState.COMPLETE]
     assert trained_by == [1] * 6
     assert all(out.count("-> test_accuracy") >= 1 for out in outputs), "both workers should have trained"
+
+
+def start_workers(command: list[str], count: int = 2) -> list[subprocess.Popen]:
+    return [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(count)]
+
+
+def test_workers_ride_out_two_database_restarts(postgres_server, learnable_folder, tmp_path):
+    """Two workers, trials of a few seconds, the server restarted twice mid-sweep: both finish by
+    themselves, every grid point is COMPLETE exactly once, and no output holds a traceback."""
+    points = [{"lr": lr} for lr in (0.05, 0.04, 0.03, 0.02, 0.01, 0.008, 0.006, 0.005)]
+    exp = write_grid(tmp_path / "pg.toml", "restarts", points, steps=SLOW_STEPS)
+    command = [sys.executable, "-m", "cifarlab", "sweep", str(exp), "--data", str(learnable_folder),
+               "--storage", postgres_server.url, "--sweep-dir", str(tmp_path / "sweeps"), "--heartbeat", "2",
+               "--db-patience", "60"]
+    workers = start_workers(command)
+    for pause in (6, 6):  # into the first trials, then again a few trials later
+        time.sleep(pause)
+        postgres_server.restart()
+    outputs = [w.communicate(timeout=400)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    assert not any("Traceback" in out for out in outputs), outputs
+    assert any("database unreachable" in out for out in outputs), "no worker noticed a restart"
+    study = optuna.load_study(study_name="restarts", storage=postgres_server.url)
+    completed = [t.user_attrs["point"] for t in study.get_trials() if t.state == TrialState.COMPLETE]
+    assert sorted(completed) == list(range(len(points)))  # every point once, none twice
+    assert not [t for t in study.get_trials() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def test_a_worker_against_a_stopped_server_says_so_within_its_patience(postgres_server, learnable_folder, tmp_path):
+    postgres_server.stop()
+    exp = write_grid(tmp_path / "pg.toml", "down", [{"lr": 0.05}])
+    started = time.monotonic()
+    finished = subprocess.run([sys.executable, "-m", "cifarlab", "sweep", str(exp), "--data", str(learnable_folder),
+                               "--storage", postgres_server.url, "--sweep-dir", str(tmp_path / "s"),
+                               "--db-patience", "3"], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2
+    errors = finished.stderr.strip().splitlines()
+    assert len(errors) == 1 and "unreachable for 3 s (--db-patience)" in errors[0], finished.stderr
+    assert "Traceback" not in finished.stdout + finished.stderr
+    assert time.monotonic() - started < 60

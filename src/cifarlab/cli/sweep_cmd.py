@@ -26,6 +26,10 @@ def register(commands) -> None:
     results.add_argument("study", help="study name (the experiment's name)")
     for sub in (run, results):
         sub.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
+        sub.add_argument("--db-patience", type=float, default=600.0, metavar="SECONDS",
+                         help="how long to wait for an unreachable database (a server restarting, a network "
+                              "blip), retrying with a log line each time, before stopping with an error "
+                              "(default: 600)")
         sub.add_argument("--sweep-dir", type=Path, default=Path("runs/sweeps"),
                          help="where trial run directories, the default database and tables go (default: runs/sweeps)")
     run.set_defaults(handler=run_sweep)
@@ -39,19 +43,28 @@ def shorthand(argv: list[str]) -> list[str]:
     return argv
 
 
+def check_patience(seconds: float) -> None:
+    from cifarlab.errors import CifarlabError
+
+    if not seconds >= 0:
+        raise CifarlabError(f"--db-patience is a number of seconds >= 0, got {seconds}")
+
+
 def run_sweep(args) -> int:
     from cifarlab.data.store import resolve_source
     from cifarlab.sweep.experiment import load_experiment
     from cifarlab.sweep.results import write_results
     from cifarlab.sweep.runner import default_storage, run_worker
 
+    check_patience(args.db_patience)
     experiment = load_experiment(args.experiment)
     resolve_source(args.data)  # a bad data path fails here once, not in every trial
     storage = args.storage or default_storage(args.sweep_dir, experiment.name)
     print(f"sweep {experiment.name}: {experiment.model}, {experiment.sampler} "
           f"({len(experiment.points) if experiment.sampler == 'grid' else experiment.trials} trials), "
           f"objective {experiment.objective}, storage {storage}")
-    study = run_worker(experiment, storage, args.sweep_dir, args.data, args.heartbeat, args.seed)
+    study = run_worker(experiment, storage, args.sweep_dir, args.data, args.heartbeat, args.seed,
+                       db_patience=args.db_patience)
     markdown, md_path, csv_path = write_results(study, args.sweep_dir)
     print(markdown + f"written: {md_path}, {csv_path}")
     return 0
@@ -62,12 +75,15 @@ def run_results(args) -> int:
 
     from cifarlab.errors import CifarlabError
     from cifarlab.sweep.results import write_results
+    from cifarlab.sweep.patient_storage import Patience
     from cifarlab.sweep.runner import default_storage, open_storage
 
+    check_patience(args.db_patience)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = args.storage or default_storage(args.sweep_dir, args.study)
     try:
-        study = optuna.load_study(study_name=args.study, storage=open_storage(url, heartbeat=None))
+        study = optuna.load_study(study_name=args.study,
+                                  storage=open_storage(url, heartbeat=None, patience=Patience(args.db_patience)))
     except KeyError:
         raise CifarlabError(f"no study {args.study!r} in {url}: pass --storage or --sweep-dir") from None
     markdown, md_path, csv_path = write_results(study, args.sweep_dir)

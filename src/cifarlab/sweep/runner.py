@@ -4,7 +4,9 @@ Grid experiments: the worker that creates the study queues every point once; wor
 then claim queued trials (the storage hands each one to a single worker), so no point
 runs twice. TPE experiments sample until the study holds `trials` finished trials.
 A killed worker's trial stops sending heartbeats; after the grace period the next
-worker marks it failed and queues it again (at most `MAX_RETRIES` times).
+worker marks it failed and queues it again (at most `MAX_RETRIES` times). A database outage
+is waited out (see patient_storage): a grid point that another trial has completed or is
+running is skipped, so every point completes exactly once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from cifarlab.errors import CifarlabError
 from cifarlab.sweep.experiment import Experiment
+from cifarlab.sweep.patient_storage import DatabaseUnavailable, Patience, PatientRDBStorage
 
 MAX_RETRIES = 2
 READY_ATTR = "grid_queued"
@@ -40,21 +43,25 @@ def _experimental_allowed():
 RETRIED_ERRORS = ("IntegrityError", "ProgrammingError", "OperationalError")
 
 
-def open_storage(url: str, heartbeat: int | None, attempts: int = 5):
-    """Optuna's RDB storage with heartbeats. Workers that start together on a fresh database
-    race to create its tables, and the loser's CREATE fails (PostgreSQL: a unique violation
-    in pg_type); by the retry the tables exist."""
+DB_PATIENCE = 600.0  # seconds a worker waits for its database before it gives up
+
+
+def open_storage(url: str, heartbeat: int | None, patience: Patience | None = None, attempts: int = 5):
+    """Optuna's RDB storage with heartbeats that waits out outages (`patience`). Workers that
+    start together on a fresh database race to create its tables, and the loser's CREATE
+    fails (PostgreSQL: a unique violation in pg_type); by the retry the tables exist."""
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
     # what a bad URL, a missing driver, an unreachable server or the race raise; anything
     # else is a programming error and keeps its traceback
     storage_errors = (SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError)
+    patience = patience or Patience(DB_PATIENCE)
     for attempt in range(attempts):
         try:
             with _experimental_allowed():
-                return optuna.storages.RDBStorage(
-                    url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None,
+                return PatientRDBStorage(
+                    url, patience, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                         max_retry=MAX_RETRIES))
         except storage_errors as exc:
@@ -133,9 +140,9 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
 
     def objective(trial):
         options = trial_options(experiment, trial)
-        if options is None:  # the queue was empty when this worker asked: train nothing
+        if options is None or _point_taken(trial):  # nothing (new) to train
             trial.set_user_attr("surplus", True)
-            raise optuna.TrialPruned("no queued grid point left")
+            raise optuna.TrialPruned("no queued grid point left" if options is None else "point taken")
         options = {k: coerce_option(experiment.model, k, v) for k, v in options.items()}
         cfg, runtime = trial_setup(experiment.model, options)  # a bad TPE sample fails its trial alone
         run_dir = sweep_dir / experiment.name / f"trial-{trial.number:04d}"
@@ -163,33 +170,68 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
     return objective
 
 
+def _point_taken(trial) -> bool:
+    """Whether this grid trial's point is completed by another trial, or running in an earlier
+    one: possible after a database outage, when a trial whose result was lost was queued again
+    while the original went on."""
+    from optuna.trial import TrialState
+
+    point = trial.user_attrs.get("point")
+    if point is None:
+        return False
+    others = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+    return any(other.user_attrs.get("point") == point and other.number != trial.number
+               and (other.state == TrialState.COMPLETE or other.number < trial.number) for other in others)
+
+
 def _count(study, *states) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
 def run_worker(experiment: Experiment, storage_url: str, sweep_dir: Path, data: str | None = None,
-               heartbeat: int = 30, seed: int = 0, log=print):
-    """Work on the study until the grid is done or the TPE budget is spent; returns the study."""
+               heartbeat: int = 30, seed: int = 0, log=print, db_patience: float = DB_PATIENCE):
+    """Work on the study until the grid is done or the TPE budget is spent; returns the study.
+    The database may go away for up to `db_patience` seconds at a time."""
     import optuna
-    from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(storage_url, heartbeat)
+    patience = Patience(db_patience, log)
+    storage = open_storage(storage_url, heartbeat, patience)
     study = open_study(experiment, storage, seed)
     objective = make_objective(experiment, sweep_dir, data, log)
-    catch = (CifarlabError,)  # a trial with bad options fails alone; the sweep goes on
-    if experiment.sampler == "tpe":
-        with _experimental_allowed():
-            optuna.storages.fail_stale_trials(study)
-        done = optuna.study.MaxTrialsCallback(experiment.trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        study.optimize(objective, n_trials=experiment.trials, callbacks=[done], catch=catch)
-        return study
     while True:
         with _experimental_allowed():
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back to the queue
-        if _count(study, TrialState.WAITING):
-            study.optimize(objective, n_trials=1, catch=catch)
-        elif _count(study, TrialState.RUNNING):
-            time.sleep(heartbeat)  # another worker may still die: stay until the grid is done
-        else:
+        step = _next_step(study, experiment)
+        if step == "done":
             return study
+        if step == "wait":
+            time.sleep(heartbeat)  # another worker may still die: stay until the grid is done
+            continue
+        _run_one_trial(study, objective, patience, log)
+
+
+def _next_step(study, experiment: Experiment) -> str:
+    """"trial" (one to run), "wait" (only other workers' trials are left) or "done"."""
+    from optuna.trial import TrialState
+
+    if experiment.sampler == "tpe":
+        finished = _count(study, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        return "trial" if finished < experiment.trials else "done"
+    if _count(study, TrialState.WAITING):
+        return "trial"
+    return "wait" if _count(study, TrialState.RUNNING) else "done"
+
+
+def _run_one_trial(study, objective, patience: Patience, log) -> None:
+    import optuna
+
+    try:
+        study.optimize(objective, n_trials=1, catch=(CifarlabError,))  # bad options fail their trial alone
+    except optuna.exceptions.UpdateFinishedTrialError:
+        log("a trial's result came back after another worker had failed it (its heartbeats stopped while the "
+            "database was away); its point runs again")
+    except Exception:
+        if patience.failure:  # whatever Optuna made of it, the cause is the database
+            raise DatabaseUnavailable(patience.failure) from None
+        raise

@@ -11,6 +11,7 @@ from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_from_dict
 from cifarlab.train.loop import evaluate_splits, train_eval_indices
 from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.run import load_prepared
 from cifarlab.train.runtime import Runtime, for_reloading, runtime_from_dict
 from cifarlab.train.rundir import read_json
 
@@ -39,8 +40,12 @@ def saved_runtime(record: dict) -> Runtime | None:
 
 
 def where(runtime: Runtime | None, device_type: str | None = None) -> str:
-    """'cuda bf16', 'cpu fp32', ... ('cpu' for the NumPy engine)."""
-    return "cpu" if runtime is None else f"{device_type or runtime.device} {runtime.precision}"
+    """'cuda bf16', 'cpu fp32', ... ('cpu' for the NumPy engine); precision auto is bf16 on CUDA."""
+    if runtime is None:
+        return "cpu"
+    device = device_type or runtime.device
+    precision = runtime.precision if runtime.precision != "auto" else ("bf16" if device == "cuda" else "fp32")
+    return f"{device} {precision}"
 
 
 def reload_learner(run_dir: Path, device: str = "auto", threads: int = 0):
@@ -75,8 +80,6 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
                  progress: bool = True) -> tuple[dict, str, str]:
     """Reload the saved weights and measure test, train-sample (and validation) metrics again;
     returns them with where the run trained and where it was evaluated (see `where`)."""
-    from cifarlab.train.run import load_prepared
-
     model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
     prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress)
     started = time.perf_counter()
