@@ -21,7 +21,8 @@ def test_quick_reproduction_writes_every_table_and_figure(learnable_folder, tmp_
     assert re.search(r"over the \d+ disjoint batches \(a fixed random order .*\) of 2 runs, the accuracy has median "
                      r"[\d.]+% and 5-95 % range", report)
     assert "gradcheck` of the hand-written backward (float64): passed" in report
-    for name in ("figure1.png", "figure3.png", "figure4.png", "study-figure2-s3-p3.md"):
+    assert "Per-class test accuracy of `part4-convnet-seed1`" in report and "| airplane |" in report
+    for name in ("figure1.png", "figure3.png", "figure4.png", "figure4-confusion.png", "study-figure2-s3-p3.md"):
         assert (out / name).exists(), name
     assert report.count("| COMPLETE |") == 3
     assert sorted(p.name for p in (out / "runs").glob("part1-*")) == ["part1-numpy-mlp-seed1", "part1-numpy-mlp-seed2"]

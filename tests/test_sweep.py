@@ -119,12 +119,13 @@ def test_an_invalid_grid_point_is_a_one_line_error_before_any_trial(learnable_fo
 
 
 def test_a_programming_error_in_the_storage_keeps_its_traceback(tmp_path, monkeypatch):
-    from cifarlab.sweep.runner import open_storage
+    from cifarlab.sweep import runner
 
     def broken(*args, **kwargs):
         raise KeyError("a bug, not a user mistake")
 
-    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    monkeypatch.setattr(runner, "PatientRDBStorage", broken)
+    open_storage = runner.open_storage
     with pytest.raises(KeyError):
         open_storage(default_storage(tmp_path, "x"), heartbeat=None)
 
@@ -132,10 +133,10 @@ def test_a_programming_error_in_the_storage_keeps_its_traceback(tmp_path, monkey
 def test_a_torch_experiment_may_set_the_runtime(tmp_path):
     (tmp_path / "e.toml").write_text('[experiment]\nname="x"\nmodel="mlp"\nsampler="grid"\n'
                                      '[fixed]\ndevice="cpu"\nthreads=1\n[[points]]\nlr=0.1\n')
-    from cifarlab.sweep.experiment import trial_setup
+    from cifarlab.train.option_values import config_and_runtime
 
     experiment = load_experiment(tmp_path / "e.toml")
-    cfg, runtime = trial_setup("mlp", {**experiment.fixed, **experiment.points[0]})
+    cfg, runtime = config_and_runtime("mlp", {**experiment.fixed, **experiment.points[0]})
     assert cfg.lr == 0.1 and runtime.device == "cpu" and runtime.threads == 1
 
 

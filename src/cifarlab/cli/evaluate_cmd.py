@@ -1,4 +1,5 @@
-"""`cifarlab evaluate RUN_DIR`: reload a run's weights and measure it again."""
+"""`cifarlab evaluate RUN_DIR`: reload a run's weights, measure it again, and show where it
+goes wrong (per-class accuracy, confusion matrix, most confident mistakes)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,59 @@ from cifarlab.cli.reload_options import add_reload_options, apply_reload_options
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("evaluate", help="re-measure a saved run from its weights",
+    parser = commands.add_parser("evaluate", help="re-measure a saved run and show where it goes wrong",
                                  description="Reload RUN_DIR's weights, evaluate on the full test set and the "
-                                             "run's training sample, and compare with its metrics.json. Exit "
-                                             "status 1 when the test accuracy differs (exactly on the device "
-                                             "and precision it trained with, within 0.5 points on another).")
+                                             "run's training sample, and compare with its metrics.json (exit "
+                                             "status 1 when the test accuracy differs: exactly on the device and "
+                                             "precision it trained with, by more than 0.5 points on another). "
+                                             "Writes per_class.csv, confusion_matrix.png and, with "
+                                             "--misclassified, misclassified.png into RUN_DIR.")
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
     parser.add_argument("--data", metavar="PATH", help=DATA_HELP + "; default: the run's own source")
+    parser.add_argument("--misclassified", type=int, default=0, metavar="K",
+                        help="also draw the K test images the model is most confidently wrong about")
     add_reload_options(parser)
     parser.set_defaults(handler=run_evaluate)
 
 
 def run_evaluate(args) -> int:
+    from cifarlab.errors import CifarlabError
     from cifarlab.train.run import format_table
     from cifarlab.train.rundir import read_json
     from cifarlab.train.saved_run import compare_with_saved, evaluate_run
 
+    if args.misclassified < 0:
+        raise CifarlabError(f"--misclassified takes a number of images >= 0, got {args.misclassified}")
     apply_reload_options(args)
-    metrics, trained_on, evaluated_on = evaluate_run(args.run_dir, args.data, args.device, args.threads)
-    print(format_table(metrics, f"{args.run_dir}: re-evaluated on {evaluated_on} in {metrics['eval_seconds']:.1f} s"))
+    evaluation = evaluate_run(args.run_dir, args.data, args.device, args.threads, analyse=True)
+    metrics = evaluation.metrics
+    print(format_table(metrics, f"{args.run_dir}: re-evaluated on {evaluation.evaluated_on} in "
+                                f"{metrics['eval_seconds']:.1f} s"))
+    write_analysis(args.run_dir, evaluation, args.misclassified)
     saved_path = args.run_dir / "metrics.json"
     if not saved_path.exists():
         print("no metrics.json to compare with (the run has not finished)")
         return 0
-    agrees, sentence = compare_with_saved(read_json(saved_path), metrics, trained_on, evaluated_on)
+    agrees, sentence = compare_with_saved(read_json(saved_path), metrics, evaluation.trained_on,
+                                          evaluation.evaluated_on)
     print(sentence)
     return 0 if agrees else 1
+
+
+def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
+    """Per-class accuracy (printed, and CSV), the confusion matrix PNG and the mistakes grid."""
+    from cifarlab.report.confusion import (confusion_matrix, most_confident_mistakes, per_class_table,
+                                           plot_confusion, plot_mistakes, write_per_class_csv)
+
+    probabilities, labels, classes = evaluation.test_probabilities, evaluation.test_labels, evaluation.classes
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(classes))
+    print(per_class_table(matrix, classes))
+    write_per_class_csv(run_dir / "per_class.csv", matrix, classes)
+    written = [run_dir / "per_class.csv", plot_confusion(run_dir / "confusion_matrix.png", matrix, classes)]
+    if misclassified:
+        from cifarlab.data.store import load_cifar10
+
+        images = load_cifar10(evaluation.data_source, progress=False).test_images
+        worst = most_confident_mistakes(probabilities, labels, misclassified)
+        written.append(plot_mistakes(run_dir / "misclassified.png", images, labels, probabilities, worst, classes))
+    print("written: " + ", ".join(str(path) for path in written))

@@ -1,12 +1,14 @@
 """`cifarlab train MODEL`: options generated from the model's config dataclass and the runtime.
 
 How an option reaches the network: this file builds the config (and the runtime) from the
-command line, `train/registry.py` turns the config into the model and its learner, and the
-model's file (e.g. `torch_nn/mlp.py`) builds the layers.
+defaults, a preset, a config file and the command line, in that order of precedence;
+`train/registry.py` turns the config into the model and its learner; and the model's file
+(e.g. `torch_nn/mlp.py`) builds the layers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from cifarlab.cli.options import (add_config_options, build_config, field_names,
                                   values_from_args)
 from cifarlab.errors import CifarlabError
 
+BUDGET = {"steps", "epochs"}
+
 
 def register(commands) -> None:
     from cifarlab.train.registry import model_registry
@@ -22,7 +26,8 @@ def register(commands) -> None:
 
     parser = commands.add_parser("train", help="train a model and write a run directory",
                                  description="Train a model; every run writes config.json, learning curves "
-                                             "(.npy, JSON, CSV), metrics.json, weights and curves.png.")
+                                             "(.npy, JSON, CSV), steps.csv, TensorBoard events, metrics.json, "
+                                             "weights and curves.png.")
     models = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
     for name, entry in model_registry().items():
         sub = models.add_parser(name, help=entry.summary, description=entry.summary, allow_abbrev=False)
@@ -31,12 +36,18 @@ def register(commands) -> None:
                          help="run directory to write (default: runs/<model>-<date>-<time>)")
         sub.add_argument("--resume", metavar="RUN_DIR", type=Path,
                          help="continue the interrupted run in RUN_DIR with its saved config (runtime options "
-                              "such as --device and --threads may be given again)")
+                              "such as --device and --threads may be given again; a larger --steps extends a "
+                              "finished run whose learning rate is constant)")
+        sub.add_argument("--config", metavar="FILE", type=Path,
+                         help="take options from a TOML file (keys as the options below, e.g. lr = 0.003) or "
+                              "from a run's config.json; options given here win over the file")
+        sub.add_argument("--print-config", action="store_true",
+                         help="print the resolved options as a TOML config file and exit")
         if entry.presets:
             sub.add_argument("--preset", choices=sorted(entry.presets),
-                             help="start from a named set of options (explicit options still win): "
+                             help="start from a named set of options (a config file and explicit options win): "
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
-        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
         add_config_options(sub, entry.config_cls, "recipe (saved with the run)")
         if entry.runtime_defaults is not None:
             add_config_options(sub, Runtime, "runtime", entry.runtime_defaults)
@@ -44,26 +55,42 @@ def register(commands) -> None:
 
 
 def _new_run(entry, args):
-    """(config, runtime) from the defaults, the preset and the command line."""
+    """(config, runtime) from the defaults, the preset, the config file and the command line."""
+    from cifarlab.cli.config_file import read_config_file
     from cifarlab.train.configs import one_budget
     from cifarlab.train.runtime import Runtime
 
     preset = entry.presets[args.preset] if getattr(args, "preset", None) else {}
-    given = {name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)}
+    from_file = read_config_file(args.config, args.model, entry.config_cls) if args.config else {}
+    explicit = {name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)}
+    # a budget in the file counts as given unless the command line gives one
+    given = explicit | (set(from_file) - (BUDGET if explicit & BUDGET else set()))
     try:
-        values = one_budget(values_from_args(entry.config_cls, args, preset, args.argv), given)
+        values = one_budget(values_from_args(entry.config_cls, args, {**preset, **from_file}, args.argv), given)
     except ValueError as exc:
         raise CifarlabError(str(exc)) from None
     cfg = build_config(entry.config_cls, values)
     if entry.runtime_defaults is None:
         return cfg, None
-    return cfg, build_config(Runtime, values_from_args(Runtime, args, preset, args.argv))
+    return cfg, build_config(Runtime, values_from_args(Runtime, args, {**preset, **from_file}, args.argv))
+
+
+def _extended(cfg, args, changed: list[str]):
+    """The saved config with a larger --steps, where continuing a finished run is well defined:
+    every step's learning rate must not depend on the total (a constant schedule), and no
+    recipe hook may (fastnet's lookahead and bias freeze do)."""
+    if args.steps <= cfg.steps:
+        raise CifarlabError(f"--steps {args.steps} with --resume must exceed the run's {cfg.steps} steps")
+    if cfg.schedule != "constant" or args.model == "fastnet":
+        why = (f"its --schedule {cfg.schedule} depends on the total steps" if cfg.schedule != "constant"
+               else "fastnet's lookahead and whitening-bias freeze depend on the total steps")
+        raise CifarlabError(f"cannot extend {args.resume} to {args.steps} steps: {why}, so a longer run would "
+                            "not continue this one; start a new run with --out")
+    return dataclasses.replace(cfg, steps=args.steps, epochs=0.0)
 
 
 def _resumed_run(entry, args):
     """(config, runtime, record) of the run to resume: the saved recipe, a runtime chosen here."""
-    import dataclasses
-
     from cifarlab.train.runtime import RUNTIME_FIELDS, for_reloading
     from cifarlab.train.saved_run import load_run, saved_runtime
 
@@ -71,8 +98,10 @@ def _resumed_run(entry, args):
     if model != args.model:
         raise CifarlabError(f"{args.resume} is a {model} run, not {args.model}")
     changed = [name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)]
-    if changed or getattr(args, "preset", None):
-        what = "--preset" if not changed else "--" + changed[0].replace("_", "-")
+    if changed == ["steps"]:
+        cfg = _extended(cfg, args, changed)
+    elif changed or getattr(args, "preset", None) or args.config:
+        what = "--" + changed[0].replace("_", "-") if changed else ("--preset" if args.config is None else "--config")
         raise CifarlabError(f"{what} cannot change a run being resumed: its recipe is saved in "
                             f"{args.resume}/config.json (start a new run with --out to change it)")
     saved = saved_runtime(record)
@@ -84,6 +113,7 @@ def _resumed_run(entry, args):
 
 
 def run_train(args) -> int:
+    from cifarlab.cli.config_file import to_toml
     from cifarlab.train.registry import get_model
     from cifarlab.train.run import format_table, train_run
     from cifarlab.train.rundir import default_run_dir
@@ -95,6 +125,9 @@ def run_train(args) -> int:
         run_dir, data = args.resume, args.data or record["data_source"]
     else:
         (cfg, runtime), run_dir, data = _new_run(entry, args), args.out or default_run_dir(args.model), args.data
+    if args.print_config:
+        print(to_toml(args.model, dataclasses.asdict(cfg), dataclasses.asdict(runtime) if runtime else None), end="")
+        return 0
     apply_threads(runtime.threads if runtime else 0)
     metrics = train_run(args.model, cfg, run_dir, data, runtime, resume=bool(args.resume),
                         progress=not args.quiet, announce=True)

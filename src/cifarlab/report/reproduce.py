@@ -93,9 +93,11 @@ def seeded_table(title: str, results: list[tuple[Path, dict]], command: str) -> 
 
 def seeds_figure(results: list[tuple[Path, dict]], out_dir: Path, name: str, caption: str) -> str:
     from cifarlab.train.plots import plot_histories
+    from cifarlab.train.run_logs import StepLog
 
-    histories = {f"seed {run_dir.name.rsplit('seed', 1)[1]}": read_history(run_dir) for run_dir, _ in results}
-    plot_histories(histories, out_dir / name, title=caption)
+    labels = {f"seed {run_dir.name.rsplit('seed', 1)[1]}": run_dir for run_dir, _ in results}
+    plot_histories({label: read_history(run_dir) for label, run_dir in labels.items()}, out_dir / name,
+                   title=caption, step_logs={label: StepLog.read(run_dir) for label, run_dir in labels.items()})
     return f"![{caption}]({name})\n\n*{caption}*\n"
 
 
@@ -103,19 +105,28 @@ def study_batch_sentence(results: list[tuple[Path, dict]], data: str | None) -> 
     """Table 1 measured the study's way: accuracy on each disjoint 200-image test batch."""
     import numpy as np
 
-    from cifarlab.train.run import load_prepared
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.train.saved_run import test_predictions
 
     accuracies, prepared = [], None
-    for run_dir, _ in results:
-        model, cfg, record, learner, _ = reload_learner(run_dir)
-        if prepared is None:  # one training split, so one pipeline, for every seed
-            prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress=False)
-        correct = learner.probabilities(prepared.test.x).argmax(axis=1) == prepared.test.y
-        batch = min(STUDY_BATCH, len(correct))  # a test set smaller than the study's batch is one batch
-        accuracies.append(batch_accuracies(correct, batch))
+    for run_dir, _ in results:  # one training split, so one pipeline, for every seed
+        probabilities, labels, prepared = test_predictions(run_dir, data, prepared)
+        batch = min(STUDY_BATCH, len(labels))  # a test set smaller than the study's batch is one batch
+        accuracies.append(batch_accuracies(probabilities.argmax(axis=1) == labels, batch))
     return batch_distribution_sentence(np.concatenate(accuracies), STUDY_TABLES[TABLE_1]["test_accuracy"],
                                        len(results), batch)
+
+
+def confusion_section(run_dir: Path, data: str | None, out_dir: Path, name: str) -> list[str]:
+    """Where a run goes wrong: its per-class accuracy and confusion matrix on the test set."""
+    from cifarlab.report.confusion import confusion_matrix, per_class_table, plot_confusion
+    from cifarlab.train.saved_run import test_predictions
+
+    probabilities, labels, prepared = test_predictions(run_dir, data)
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(prepared.classes))
+    caption = f"Confusion matrix of `{run_dir.name}` on the test set"
+    plot_confusion(out_dir / name, matrix, prepared.classes, caption.replace("`", ""))
+    return [f"Per-class test accuracy of `{run_dir.name}`:", "", per_class_table(matrix, prepared.classes), "",
+            f"![{caption}]({name})", "", f"*{caption}*", ""]
 
 
 def part_numpy_mlp(out_dir, runs, budget, data, log):
@@ -160,7 +171,8 @@ def part_convnet(out_dir, runs, budget, data, log):
                         data, log, runtime)
     command = "cifarlab train convnet" + (" --precision bf16" if budget.fast else "")
     return [*seeded_table(TABLE_3, results, command),
-            seeds_figure(results, out_dir, "figure4.png", "Figure 4: ConvNet learning curves")]
+            seeds_figure(results, out_dir, "figure4.png", "Figure 4: ConvNet learning curves"),
+            *confusion_section(results[0][0], data, out_dir, "figure4-confusion.png")]
 
 
 def part_batchnorm(log):

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import parse_int_list
-from cifarlab.train.registry import get_model
+from cifarlab.train.option_values import coerce_option, config_and_runtime
 
 SAMPLERS = ("grid", "tpe")
 PRUNERS = ("none", "median")
@@ -55,51 +54,6 @@ class Experiment:
         return "maximize" if self.objective.endswith("accuracy") else "minimize"
 
 
-def option_types(model: str) -> dict:
-    """Every option an experiment may set for `model`: its config's fields and, for torch
-    models, the runtime's (device, threads, precision, ...), with their types."""
-    from cifarlab.train.runtime import Runtime
-
-    entry = get_model(model)
-    hints = dict(typing.get_type_hints(entry.config_cls))
-    if entry.runtime_defaults is not None:
-        hints.update(typing.get_type_hints(Runtime))
-    return hints
-
-
-def coerce_option(model: str, name: str, value):
-    """A TOML value as the option's type ('500,500,500' -> (500, 500, 500))."""
-    hints = option_types(model)
-    if name not in hints:
-        raise CifarlabError(f"unknown option {name!r} for this model; known options: {', '.join(hints)}")
-    kind = hints[name]
-    if typing.get_origin(kind) is tuple:
-        return parse_int_list(value) if isinstance(value, str) else tuple(int(v) for v in value)
-    if kind is float and isinstance(value, int):
-        return float(value)
-    if kind in (int, float, bool, str) and not isinstance(value, kind):
-        raise CifarlabError(f"option {name!r} must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def trial_setup(model: str, options: dict):
-    """(config, runtime) of a trial with these (coerced) options, or a CifarlabError that says
-    what is wrong with them."""
-    from cifarlab.train.configs import one_budget
-    from cifarlab.train.runtime import RUNTIME_FIELDS, Runtime
-
-    entry = get_model(model)
-    recipe = {k: v for k, v in options.items() if k not in RUNTIME_FIELDS}
-    try:
-        cfg = entry.config_cls(**one_budget(recipe, set(recipe)))
-        if entry.runtime_defaults is None:
-            return cfg, None
-        where = {k: v for k, v in options.items() if k in RUNTIME_FIELDS}
-        return cfg, Runtime(**{**entry.runtime_defaults, **where})
-    except (TypeError, ValueError) as exc:
-        raise CifarlabError(str(exc)) from None
-
-
 def _expand_grid(points: list[dict], grid: dict) -> tuple[dict, ...]:
     product = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else [{}]
     base = points or [{}]
@@ -110,7 +64,7 @@ def _check_points(path: Path, model: str, fixed: dict, points: tuple[dict, ...])
     """Every grid point must make a valid config: a bad one is reported before any trial runs."""
     for index, point in enumerate(points):
         try:
-            trial_setup(model, {**fixed, **point})
+            config_and_runtime(model, {**fixed, **point})
         except CifarlabError as exc:
             where = f"point {index + 1} ({point})" if point else "[fixed]"
             raise CifarlabError(f"{path}: {where}: {exc}") from None

@@ -22,6 +22,7 @@ from cifarlab.sweep.experiment import Experiment
 from cifarlab.sweep.patient_storage import DatabaseUnavailable, Patience, PatientRDBStorage
 
 MAX_RETRIES = 2
+RESULT_KEYS = ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss")
 READY_ATTR = "grid_queued"
 
 
@@ -135,8 +136,9 @@ def trial_options(experiment: Experiment, trial) -> dict | None:
 def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, log=print):
     import optuna
 
-    from cifarlab.sweep.experiment import coerce_option, trial_setup
+    from cifarlab.train.option_values import coerce_option, config_and_runtime
     from cifarlab.train.run import train_run
+    from cifarlab.train.run_logs import TensorBoardLog
 
     def objective(trial):
         options = trial_options(experiment, trial)
@@ -144,7 +146,7 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("no queued grid point left" if options is None else "point taken")
         options = {k: coerce_option(experiment.model, k, v) for k, v in options.items()}
-        cfg, runtime = trial_setup(experiment.model, options)  # a bad TPE sample fails its trial alone
+        cfg, runtime = config_and_runtime(experiment.model, options)  # a bad TPE sample fails its trial alone
         run_dir = sweep_dir / experiment.name / f"trial-{trial.number:04d}"
         trial.set_user_attr("options", _json_options(options))
         trial.set_user_attr("run_dir", str(run_dir))
@@ -159,9 +161,12 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
             metrics = train_run(experiment.model, cfg, run_dir, data, runtime, progress=False, on_evaluation=report)
         finally:
             trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
-        for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss"):
-            if key in metrics:
-                trial.set_user_attr(key, metrics[key])
+        results = {key: metrics[key] for key in RESULT_KEYS if key in metrics}
+        for key, value in results.items():
+            trial.set_user_attr(key, value)
+        board = TensorBoardLog(run_dir)  # one TensorBoard over the sweep directory compares the trials
+        board.hparams(options, results)
+        board.close()
         varying = {k: v for k, v in options.items() if experiment.fixed.get(k) != v}
         log(f"trial {trial.number}: {json.dumps(_json_options(varying))} -> {experiment.objective} "
             f"{metrics[experiment.objective]:.4f} ({time.perf_counter() - started:.1f} s)")

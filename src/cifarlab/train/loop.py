@@ -18,6 +18,8 @@ from cifarlab.data.batches import BatchSchedule
 from cifarlab.data.preprocess import PreparedData
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import TrainConfig
+from cifarlab.train.progress import Progress
+from cifarlab.train.run_logs import RunLogs
 from cifarlab.train.rundir import History, read_history, write_history
 from cifarlab.train.schedules import lr_at
 
@@ -70,33 +72,38 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     rate are functions of the step, and the learner restores its RNG states, so the run
     ends exactly as an uninterrupted one would. `on_evaluation(step, latest_metrics)` is
     called after each checkpoint (a sweep reports to its pruner there, and may raise).
+    Every step is logged to steps.csv and TensorBoard (see run_logs).
     """
-    from tqdm.auto import tqdm
-
     train_x, train_y = learner.stage(data.train.x, data.train.y)
     schedule = BatchSchedule(len(data.train.y), cfg.batch_size, cfg.seed)
     sample = train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed)
     history, state = _starting_point(learner, run_dir, resume)
-    clock = _Clock(state["train_seconds"])
-    bar = tqdm(range(state["step"], cfg.steps), initial=state["step"], total=cfg.steps,
-               disable=not (progress and learner.is_main), desc="training", unit="step", dynamic_ncols=True)
-    for step in bar:
-        lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
-        batch = schedule(step)
-        loss = learner.train_step(train_x[batch], train_y[batch], lr)
-        _check_finite(loss, step, state, run_dir)
-        if not evaluates_at(step + 1, cfg):
-            continue
-        metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
-        stop = _early_stopping(state, metrics, cfg, step + 1)
-        _checkpoint(learner, run_dir, history, state, keep_best=bool(cfg.early_stop))
-        bar.set_postfix(loss=f"{loss:.3f}", train=f"{metrics['train'][0]:.1%}", test=f"{metrics['test'][0]:.1%}")
-        if on_evaluation is not None:
-            on_evaluation(step + 1, history.latest())
-        if stop or _target_reached(metrics, cfg):
-            _announce_stop(bar, learner, cfg, state, stop)
-            break
-    bar.close()
+    logs = RunLogs(run_dir, state["step"], learner.is_main)
+    clock = _Clock(state["train_seconds"])  # started after the logs: opening TensorBoard imports torch
+    report = Progress(cfg.steps, state["step"], enabled=progress and learner.is_main, speaks=learner.is_main)
+    try:
+        for step in range(state["step"], cfg.steps):
+            lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
+            batch, started = schedule(step), time.perf_counter()
+            loss = learner.train_step(train_x[batch], train_y[batch], lr)
+            _check_finite(loss, step, state, run_dir)
+            logs.step(step + 1, loss, lr, clock.seconds(), len(batch) / (time.perf_counter() - started))
+            report.step(loss)
+            if not evaluates_at(step + 1, cfg):
+                continue
+            metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
+            stop = _early_stopping(state, metrics, cfg, step + 1)
+            logs.evaluation(step + 1, metrics)
+            _checkpoint(learner, run_dir, history, state, keep_best=bool(cfg.early_stop))
+            report.evaluation(step + 1, loss, metrics, state["train_seconds"])
+            if on_evaluation is not None:
+                on_evaluation(step + 1, history.latest())
+            if stop or _target_reached(metrics, cfg):
+                report.write(_stop_message(cfg, state, stop))
+                break
+    finally:
+        report.close()
+        logs.close()
     return history
 
 
@@ -157,15 +164,11 @@ def _target_reached(metrics: dict, cfg: TrainConfig) -> bool:
     return bool(cfg.target_acc) and metrics["val" if "val" in metrics else "test"][0] >= cfg.target_acc
 
 
-def _announce_stop(bar, learner: Learner, cfg: TrainConfig, state: dict, early: bool) -> None:
-    if not learner.is_main:
-        return
+def _stop_message(cfg: TrainConfig, state: dict, early: bool) -> str:
     if early:
-        bar.write(f"early stop at step {state['step']}: no improvement for {cfg.early_stop} evaluations "
-                  f"since step {state['best_step']}")
-    else:
-        bar.write(f"target accuracy {cfg.target_acc:.2%} reached at step {state['step']} "
-                  f"({state['train_seconds']:.1f} s)")
+        return (f"early stop at step {state['step']}: no improvement for {cfg.early_stop} evaluations "
+                f"since step {state['best_step']}")
+    return f"target accuracy {cfg.target_acc:.2%} reached at step {state['step']} ({state['train_seconds']:.1f} s)"
 
 
 MIN_IMPROVEMENT = 1e-4  # a loss lower by less than this is no improvement (it is creeping, not learning)

@@ -17,6 +17,7 @@ from cifarlab.train.configs import config_to_dict, resolve_steps
 from cifarlab.train.loop import best_path, fit
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.run_logs import StepLog
 from cifarlab.train.runtime import Runtime
 from cifarlab.train.rundir import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
 
@@ -133,8 +134,9 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
         print(f"run directory: {run_dir}")
     if runtime is not None:  # record the device it really ran on ("auto" resolved)
         runtime = dataclasses.replace(runtime, device=learner.device.type)
-    record = (read_json(run_dir / "config.json") if resume
-              else run_record(model, cfg, runtime, prepared, str(source.resolve())))
+    record = run_record(model, cfg, runtime, prepared, str(source.resolve()))
+    if resume:  # the record as first written, with the config as now resolved (--steps may extend it)
+        record = {**read_json(run_dir / "config.json"), "config": record["config"]}
     fresh = not run_dir.exists() or not any(run_dir.iterdir())
     try:
         metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
@@ -166,5 +168,6 @@ def _train_and_write(model, cfg, learner, prepared, record, run_dir: Path, resum
     if learner.is_main:
         write_history(run_dir, history)
         atomic_write_json(run_dir / "metrics.json", metrics)
-        plot_histories({model: history}, run_dir / "curves.png", title=f"{model} ({run_dir.name})")
+        plot_histories({model: history}, run_dir / "curves.png", title=f"{model} ({run_dir.name})",
+                       step_logs={model: StepLog.read(run_dir)})
     return metrics

@@ -4,7 +4,10 @@ saved weights on a runtime chosen here, and its metrics measured again."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from cifarlab.data.preprocess import Normalization
 from cifarlab.errors import CifarlabError
@@ -64,8 +67,6 @@ def reload_learner(run_dir: Path, device: str = "auto", threads: int = 0):
 
 def saved_normalization(run_dir: Path, record: dict) -> Normalization:
     """The input pipeline a run was trained with, with its training-split statistics."""
-    import numpy as np
-
     saved = record["normalization"]
     pipeline = saved.get("pipeline", "standardize")  # runs saved before the choice standardised
     if pipeline == "course":
@@ -76,18 +77,43 @@ def saved_normalization(run_dir: Path, record: dict) -> Normalization:
     return Normalization(pipeline, np.float32(saved["mean"]), np.float32(saved["std"]))
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A saved run measured again."""
+
+    metrics: dict  # {split}_accuracy, {split}_loss, eval_seconds
+    trained_on: str  # see `where`
+    evaluated_on: str
+    classes: tuple[str, ...]
+    test_labels: np.ndarray  # (N,) int64
+    test_probabilities: np.ndarray | None  # (N, classes) float, with `analyse`
+    data_source: str
+
+
 def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0,
-                 progress: bool = True) -> tuple[dict, str, str]:
+                 progress: bool = True, analyse: bool = False) -> Evaluation:
     """Reload the saved weights and measure test, train-sample (and validation) metrics again;
-    returns them with where the run trained and where it was evaluated (see `where`)."""
+    with `analyse`, also every test image's class probabilities."""
     model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
-    prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress)
+    source = data or record["data_source"]
+    prepared, _ = load_prepared(model, cfg, source, progress)
     started = time.perf_counter()
     sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
     metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
                for kind, value in zip(("accuracy", "loss"), pair)}
     metrics["eval_seconds"] = time.perf_counter() - started
-    return metrics, where(saved_runtime(record)), evaluated_on
+    probabilities = learner.probabilities(prepared.test.x) if analyse else None
+    return Evaluation(metrics, where(saved_runtime(record)), evaluated_on, tuple(prepared.classes),
+                      prepared.test.y, probabilities, source)
+
+
+def test_predictions(run_dir: Path, data: str | None = None, prepared=None):
+    """(class probabilities (N, classes), labels (N,), prepared data) of a saved run on the test
+    set; `prepared`: data already prepared the same way, to reuse."""
+    model, cfg, record, learner, _ = reload_learner(run_dir)
+    if prepared is None:
+        prepared, _ = load_prepared(model, cfg, data or record["data_source"], progress=False)
+    return learner.probabilities(prepared.test.x), prepared.test.y, prepared
 
 
 def compare_with_saved(saved: dict, measured: dict, trained_on: str, evaluated_on: str) -> tuple[bool, str]:

@@ -1,0 +1,117 @@
+"""What a run logs as it goes, besides its learning curves: every step's training loss,
+learning rate and speed as a plain CSV (steps.csv, nothing needed to read it) and, where
+torch is installed, TensorBoard event files in the run directory (`tensorboard --logdir RUN`).
+
+Both are rewritten consistently on resume: steps.csv is cut back to the checkpoint's step,
+and TensorBoard is told to purge what came after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cifarlab.train.rundir import atomic_write_bytes
+
+STEPS_FILE = "steps.csv"
+
+
+@dataclass
+class StepLog:
+    """One row per training step."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # loop time when the step ended
+    images_per_second: list[float] = field(default_factory=list)
+
+    def append(self, **row) -> None:
+        for name, value in row.items():
+            getattr(self, name).append(value)
+
+    def truncate(self, last_step: int) -> StepLog:
+        keep = sum(s <= last_step for s in self.step)
+        return StepLog(**{name: values[:keep] for name, values in asdict(self).items()})
+
+    def write(self, run_dir: Path) -> None:
+        table = asdict(self)
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(table)
+        writer.writerows(zip(*table.values()))
+        atomic_write_bytes(run_dir / STEPS_FILE, text.getvalue().encode())
+
+    @classmethod
+    def read(cls, run_dir: Path) -> StepLog:
+        """The saved rows, or none for a run written before steps.csv existed."""
+        path = run_dir / STEPS_FILE
+        if not path.is_file():
+            return cls()
+        rows = list(csv.DictReader(path.open()))
+        types = {"step": int}
+        return cls(**{name: [types.get(name, float)(row[name]) for row in rows] for name in asdict(cls())})
+
+
+class TensorBoardLog:
+    """Scalars for TensorBoard: per step step/loss, step/lr, step/images_per_second; per
+    evaluation {split}/accuracy and {split}/loss. Silent where torch (and so SummaryWriter) is
+    missing."""
+
+    def __init__(self, run_dir: Path, resumed_at: int = 0):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # the NumPy engine runs without torch; the CSV still has every step
+            self.writer = None
+            return
+        # events after the checkpoint belong to the run that was killed: TensorBoard hides them
+        self.writer = SummaryWriter(str(run_dir), purge_step=resumed_at + 1 if resumed_at else None)
+
+    def step(self, step: int, loss: float, lr: float, images_per_second: float) -> None:
+        if self.writer:
+            self.writer.add_scalar("step/loss", loss, step)
+            self.writer.add_scalar("step/lr", lr, step)
+            self.writer.add_scalar("step/images_per_second", images_per_second, step)
+
+    def evaluation(self, step: int, metrics: dict) -> None:
+        if self.writer:
+            for split, (accuracy, loss) in metrics.items():
+                self.writer.add_scalar(f"{split}/accuracy", accuracy, step)
+                self.writer.add_scalar(f"{split}/loss", loss, step)
+            self.writer.flush()
+
+    def hparams(self, options: dict, metrics: dict) -> None:
+        """A sweep trial's options and results, so one TensorBoard compares the trials."""
+        if self.writer:
+            plain = {k: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else v for k, v in options.items()}
+            self.writer.add_hparams(plain, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+class RunLogs:
+    """The step log and TensorBoard of one run, written by the main process only."""
+
+    def __init__(self, run_dir: Path, resumed_at: int, is_main: bool):
+        self.run_dir, self.is_main = run_dir, is_main
+        self.steps = StepLog.read(run_dir).truncate(resumed_at) if resumed_at else StepLog()
+        self.board = TensorBoardLog(run_dir, resumed_at) if is_main else None
+
+    def step(self, step: int, loss: float, lr: float, seconds: float, images_per_second: float) -> None:
+        if not self.is_main:
+            return
+        self.steps.append(step=step, loss=loss, lr=lr, seconds=seconds, images_per_second=images_per_second)
+        self.board.step(step, loss, lr, images_per_second)
+
+    def evaluation(self, step: int, metrics: dict) -> None:
+        if self.is_main:
+            self.steps.write(self.run_dir)
+            self.board.evaluation(step, metrics)
+
+    def close(self) -> None:
+        if self.is_main:
+            self.board.close()
