@@ -118,8 +118,9 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
 def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: Runtime | None = None,
               resume: bool = False, progress: bool = True, announce: bool = False, on_evaluation=None) -> dict:
     """Train `model` with `cfg` on `runtime` (default: the model's) into `run_dir`; returns the
-    final metrics. `progress`: a progress bar; `announce`: print the resolved config first. Every check runs before the run directory is made, and a run that fails
-    before its first checkpoint leaves no directory behind."""
+    final metrics. `progress`: show progress; `announce`: print the resolved config first.
+    Every check runs before the run directory is made, and a run that fails before its first
+    checkpoint leaves no directory behind."""
     entry = get_model(model)
     if runtime is None and entry.runtime_defaults is not None:
         runtime = Runtime(**entry.runtime_defaults)

@@ -1,0 +1,87 @@
+"""Benchmark for issue 14: cifarlab's fast presets against the airbench94 reference recipe
+(`../shared/peers/airbench94_cpu.py`, run as a separate process, never imported), side by
+side on this machine in one run, on the same data.
+
+    python benchmarks/versus_peer.py --data ../shared/data/cifar10-jpeg.tar.gz \\
+        --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu90 --seeds 1 2 3 -- --threads 2
+
+Compared times: the peer's "airbench-style total" (training plus its final test-time
+augmented evaluation, as it prints it) against cifarlab's loop time (training plus its
+evaluation at the end, from metrics.json); wall times of both whole commands are shown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from train_process import train_once  # benchmarks/ is on the path when run as a script
+
+PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
+ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with TTA")
+TOTAL = re.compile(r"airbench-style total \(training \+ TTA eval\) ([\d.]+) s")
+
+
+def run_peer(seed: int, data: str, threads: int, extra: list[str]) -> dict:
+    started = time.perf_counter()
+    finished = subprocess.run([sys.executable, str(PEER), "--threads", str(threads), "--seed", str(seed),
+                               "--no-epoch-eval", "--data", data, *extra], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    accuracy, total = ACCURACY.search(finished.stdout), TOTAL.search(finished.stdout)
+    if finished.returncode or not (accuracy and total):
+        raise SystemExit(f"peer seed {seed} failed (exit {finished.returncode}): {finished.stderr.strip()[-300:]}")
+    return {"accuracy": float(accuracy.group(2)), "seconds": float(total.group(1)), "wall": wall}
+
+
+def run_ours(model: str, preset: str, seed: int, data: str, extra: list[str]) -> dict:
+    wall, _, metrics = train_once([model, "--preset", preset, "--seed", str(seed), "--data", data, *extra])
+    return {"accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"], "wall": wall}
+
+
+def summary(name: str, seeds: list[int], results: list[dict], peer_seconds: float | None) -> str:
+    accuracy = statistics.median(r["accuracy"] for r in results)
+    seconds = statistics.median(r["seconds"] for r in results)
+    ratio = f"{seconds / peer_seconds:.2f}x" if peer_seconds else "1 (reference)"
+    return (f"| {name} | {' '.join(map(str, seeds))} | {accuracy:.2%} | {seconds:.1f} s "
+            f"| {statistics.median(r['wall'] for r in results):.1f} s | {ratio} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--peer-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--runs", nargs="+", default=["fastnet:cpu85", "fastnet:cpu90"], help="MODEL:PRESET pairs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--threads", type=int, default=2, help="the peer's threads (give ours after --)")
+    parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")
+    parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
+    args = parser.parse_args()
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or 'cpu'}")
+    peer = []
+    for seed in args.peer_seeds:
+        peer.append(run_peer(seed, args.data, args.threads, args.peer_args.split()))
+        print(f"peer airbench94_cpu seed {seed}: {peer[-1]}", flush=True)
+    peer_seconds = statistics.median(r["seconds"] for r in peer)
+    rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
+    for pair in args.runs:
+        model, preset = pair.split(":")
+        ours = []
+        for seed in args.seeds:
+            ours.append(run_ours(model, preset, seed, args.data, args.extra))
+            print(f"{pair} seed {seed}: {ours[-1]}", flush=True)
+        rows.append(summary(pair, args.seeds, ours, peer_seconds))
+    print("\n| run | seeds | test accuracy (median) | training + final evaluation (median) | wall (median) "
+          "| time ratio to the peer |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
