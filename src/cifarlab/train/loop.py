@@ -88,7 +88,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
             loss = learner.train_step(train_x[batch], train_y[batch], lr)
             _check_finite(loss, step, state, run_dir)
             logs.step(step + 1, loss, lr, clock.seconds(), len(batch) / (time.perf_counter() - started))
-            report.step(loss)
+            report.step()
             if not evaluates_at(step + 1, cfg):
                 continue
             metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)

@@ -19,7 +19,7 @@ class Progress:
             self.bar = tqdm(total=total, initial=done, desc="training", unit="step", dynamic_ncols=True,
                             file=self.stream)
 
-    def step(self, loss: float) -> None:
+    def step(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
 
