@@ -11,9 +11,8 @@ def add_reload_options(parser) -> None:
 
 
 def apply_reload_options(args) -> None:
-    from cifarlab.errors import CifarlabError
-    from cifarlab.train.runtime import apply_threads
+    from cifarlab.cli.options import build_config
+    from cifarlab.train.runtime import Runtime, apply_threads
 
-    if args.threads < 0:
-        raise CifarlabError(f"--threads must not be negative, got {args.threads}")
+    build_config(Runtime, {"device": args.device, "threads": args.threads})  # the runtime's own checks
     apply_threads(args.threads)

@@ -26,6 +26,7 @@ def register(commands) -> None:
     results.add_argument("study", help="study name (the experiment's name)")
     for sub in (run, results):
         sub.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
+        # runner.DB_PATIENCE, not imported here: that would load Optuna for every command
         sub.add_argument("--db-patience", type=float, default=600.0, metavar="SECONDS",
                          help="how long to wait for an unreachable database (a server restarting, a network "
                               "blip), retrying with a log line each time, before stopping with an error "

@@ -129,9 +129,7 @@ def model_inputs(images: np.ndarray, normalization: Normalization, layout: str) 
 def prepare(data: CifarData, layout: str = "flat", val_size: int = 0, seed: int = 0,
             pipeline: str = "standardize") -> PreparedData:
     """Normalise with `pipeline` and training-split statistics (the validation part excluded)
-    and shape for `layout` ("flat" for MLPs, "nchw" for ConvNets)."""
-    if layout not in VIEWS:
-        raise CifarlabError(f"unknown layout {layout!r}: choose one of {sorted(VIEWS)}")
+    and shape for `layout` ("flat" for MLPs, "nchw" for ConvNets; model_inputs checks it)."""
     train, val = (data.train_images, data.train_labels), None
     if val_size:
         train, val = hold_out(*train, size=val_size, seed=seed)

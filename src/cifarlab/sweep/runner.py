@@ -41,7 +41,8 @@ def _experimental_allowed():
         yield
 
 
-RETRIED_ERRORS = ("IntegrityError", "ProgrammingError", "OperationalError")
+# the loser of the table-creation race; a lost connection (OperationalError) is the Patience's to wait out
+RETRIED_ERRORS = ("IntegrityError", "ProgrammingError")
 
 
 DB_PATIENCE = 600.0  # seconds a worker waits for its database before it gives up

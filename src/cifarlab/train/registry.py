@@ -34,15 +34,15 @@ class ModelEntry:
 
 # Recommended NumPy MLP: 58.2 % test accuracy in about 2.5 min on a 2-core CPU
 # (benchmarks/RESULTS.md), measured with per-channel standardisation and He init.
-NUMPY_MLP_BEST = {"pipeline": "standardize", "init": "he", "hidden": (1024, 512), "batch_norm": True, "dropout": 0.1, "optimizer": "sgd", "momentum": 0.9,
-                  "nesterov": True, "lr": 0.02, "schedule": "cosine", "weight_decay": 5e-4, "batch_size": 128,
+NUMPY_MLP_BEST = {"pipeline": "standardize", "init": "he", "hidden": (1024, 512), "batch_norm": True,
+                  "dropout": 0.1, "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "lr": 0.02, "schedule": "cosine", "weight_decay": 5e-4, "batch_size": 128,
                   "steps": 5000, "eval_every": 500}
 
 
 # Recommended PyTorch MLP (no convolutions): augmentation lets a plain MLP go past 60 %
 # (benchmarks/RESULTS.md has its measured accuracy and time on a 2-core CPU).
-TORCH_MLP_BEST = {"pipeline": "standardize", "hidden": (1024, 1024), "batch_norm": "torch", "dropout": 0.1, "augment": True,
-                  "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "lr": 0.05, "schedule": "cosine",
+TORCH_MLP_BEST = {"pipeline": "standardize", "hidden": (1024, 1024), "batch_norm": "torch", "dropout": 0.1,
+                  "augment": True, "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "lr": 0.05, "schedule": "cosine",
                   "warmup_steps": 100, "weight_decay": 5e-4, "batch_size": 256, "steps": 8000, "eval_every": 1000}
 
 
