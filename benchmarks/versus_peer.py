@@ -3,11 +3,13 @@
 side on this machine in one run, on the same data.
 
     python benchmarks/versus_peer.py --data ../shared/data/cifar10-jpeg.tar.gz \\
-        --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu90 --seeds 1 2 3 -- --threads 2
+        --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu90 fastnet:cpu-peer --seeds 1 2 3 -- --threads 2
 
 Compared times: the peer's "airbench-style total" (training plus its final test-time
 augmented evaluation, as it prints it) against cifarlab's loop time (training plus its
-evaluation at the end, from metrics.json); wall times of both whole commands are shown too.
+evaluation at the end, from metrics.json); and the wall times of both whole commands
+(start-up, reading the data, training, evaluation, files). Runs are interleaved (peer seed,
+then each preset's seed, and so on), so that a machine that drifts is shared fairly.
 """
 
 from __future__ import annotations
@@ -45,12 +47,17 @@ def run_ours(model: str, preset: str, seed: int, data: str, extra: list[str]) ->
     return {"accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"], "wall": wall}
 
 
-def summary(name: str, seeds: list[int], results: list[dict], peer_seconds: float | None) -> str:
+def summary(name: str, seeds: list[int], results: list[dict], peer: list[dict] | None) -> str:
     accuracy = statistics.median(r["accuracy"] for r in results)
     seconds = statistics.median(r["seconds"] for r in results)
-    ratio = f"{seconds / peer_seconds:.2f}x" if peer_seconds else "1 (reference)"
-    return (f"| {name} | {' '.join(map(str, seeds))} | {accuracy:.2%} | {seconds:.1f} s "
-            f"| {statistics.median(r['wall'] for r in results):.1f} s | {ratio} |")
+    wall = statistics.median(r["wall"] for r in results)
+    ratios = "1 (reference) | 1 (reference)"
+    if peer:
+        peer_seconds = statistics.median(r["seconds"] for r in peer)
+        peer_wall = statistics.median(r["wall"] for r in peer)
+        ratios = f"{seconds / peer_seconds:.2f}x | {wall / peer_wall:.2f}x"
+    each = " / ".join(f"{r['accuracy']:.2%}" for r in results)
+    return f"| {name} | {' '.join(map(str, seeds))} | {each} | {accuracy:.2%} | {seconds:.1f} s | {wall:.1f} s | {ratios} |"
 
 
 def main():
@@ -64,24 +71,22 @@ def main():
     parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
     args = parser.parse_args()
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or 'cpu'}")
-    peer = []
-    for seed in args.peer_seeds:
-        peer.append(run_peer(seed, args.data, args.threads, args.peer_args.split()))
-        print(f"peer airbench94_cpu seed {seed}: {peer[-1]}", flush=True)
-    peer_seconds = statistics.median(r["seconds"] for r in peer)
+    # interleaved (peer seed, then each preset's seed, ...) so that a drifting machine is shared fairly
+    peer, ours = [], {pair: [] for pair in args.runs}
+    for index in range(max(len(args.peer_seeds), len(args.seeds))):
+        if index < len(args.peer_seeds):
+            peer.append(run_peer(args.peer_seeds[index], args.data, args.threads, args.peer_args.split()))
+            print(f"peer airbench94_cpu seed {args.peer_seeds[index]}: {peer[-1]}", flush=True)
+        for pair in args.runs if index < len(args.seeds) else []:
+            model, preset = pair.split(":")
+            ours[pair].append(run_ours(model, preset, args.seeds[index], args.data, args.extra))
+            print(f"{pair} seed {args.seeds[index]}: {ours[pair][-1]}", flush=True)
     rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
-    for pair in args.runs:
-        model, preset = pair.split(":")
-        ours = []
-        for seed in args.seeds:
-            ours.append(run_ours(model, preset, seed, args.data, args.extra))
-            print(f"{pair} seed {seed}: {ours[-1]}", flush=True)
-        rows.append(summary(pair, args.seeds, ours, peer_seconds))
-    print("\n| run | seeds | test accuracy (median) | training + final evaluation (median) | wall (median) "
-          "| time ratio to the peer |")
-    print("|---|---|---|---|---|---|")
+    rows += [summary(pair, args.seeds, results, peer) for pair, results in ours.items()]
+    print("\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
+          "| wall (median) | time ratio to the peer | wall ratio to the peer |")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-
 
 if __name__ == "__main__":
     main()

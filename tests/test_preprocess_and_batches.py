@@ -11,7 +11,7 @@ from cifarlab.errors import CifarlabError
 
 
 def test_channel_stats_match_numpy(tiny):
-    mean, std = channel_stats(tiny.train_images, chunk=7)
+    mean, std = channel_stats(tiny.train_images)
     pixels = tiny.train_images.reshape(-1, 3) / 255.0
     np.testing.assert_allclose(mean, pixels.mean(0), rtol=1e-5)
     np.testing.assert_allclose(std, pixels.std(0), rtol=1e-5)
@@ -32,6 +32,13 @@ def test_nchw_view_puts_channels_first(tiny):
     flat = prepare(tiny, "flat")
     assert prepared.train.x.shape == (50, 3, 32, 32)
     np.testing.assert_array_equal(prepared.train.x[3, :, 5, 7], flat.train.x[3].reshape(32, 32, 3)[5, 7])
+
+
+@pytest.mark.parametrize("pipeline", ["standardize", "course"])
+def test_both_layouts_hold_the_same_values(tiny, pipeline):
+    """The ConvNet layout normalises bytes already transposed: the values must not change."""
+    nchw, flat = prepare(tiny, "nchw", pipeline=pipeline), prepare(tiny, "flat", pipeline=pipeline)
+    np.testing.assert_array_equal(nchw.test.x, flat.test.x.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2))
 
 
 def test_validation_split_is_disjoint_and_seeded(tiny):

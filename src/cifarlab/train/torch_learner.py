@@ -7,6 +7,7 @@ The registry builds the first two from a model's config; the command builds the 
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cifarlab.data.augment import flip_and_crop
+from cifarlab.data.augment import flip_and_crop, mirror_half, random_crop
 from cifarlab.data.batches import chunks
 from cifarlab.errors import CifarlabError
 from cifarlab.train import distributed
@@ -52,10 +53,13 @@ class TorchRecipe:
     batch_size: int  # the global batch (under torchrun each process trains on its share)
     seed: int  # augmentation draws
     eval_batch_size: int = 1000
-    augment_padding: int | None = None  # None: no augmentation; else random flip and crop with this padding
+    augment_padding: int | None = None  # None: no augmentation; else flip and random crop with this padding
+    flip: str = "random"  # or "alternate": see data.augment.mirror_half
+    steps_per_epoch: int = 1  # for alternating flips
     channels_last: bool = False
     label_smoothing: float = 0.0
     tta: int = 0  # test-time augmentation: 0 none, 1 mirror, 2 mirror and two 1-pixel shifts
+    micro_batch_size: int = 0  # forward/backward in parts of this size, gradients added up (0: whole batch)
     param_groups: list[dict] | None = None  # optimiser groups with "lr_scale"/"wd_scale" (None: one group)
     hooks: StepHooks = field(default_factory=StepHooks)
 
@@ -74,6 +78,11 @@ def build_torch_optimizer(spec: OptimizerSpec, params):
     params = list(params)
     if params and isinstance(params[0], dict):
         params = [{**group, "weight_decay": spec.weight_decay * group.get("wd_scale", 1.0)} for group in params]
+    if spec.name == "muon":
+        from cifarlab.train.muon import MuonWithSGD
+
+        return MuonWithSGD(params, lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov,
+                           weight_decay=spec.weight_decay, muon_momentum=spec.muon_momentum)
     if spec.name == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov,
                                weight_decay=spec.weight_decay)
@@ -143,6 +152,8 @@ class TorchLearner:
         """The training arrays as the loop should index them. On a GPU they are copied there
         once, so that each batch is gathered on the device rather than copied from host memory
         at every step (which made a GPU step several times slower than its arithmetic)."""
+        if self.recipe.augment_padding is not None and self.recipe.flip == "alternate":
+            x = mirror_half(torch.from_numpy(x), self.recipe.seed).numpy()
         if self.device.type != "cuda":
             return x, y
         return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
@@ -155,26 +166,48 @@ class TorchLearner:
         hooks = self.recipe.hooks
         hooks.before_step(self.model, inputs, self.step)
         if self.recipe.augment_padding is not None:
-            inputs = flip_and_crop(inputs, self.recipe.augment_padding, self.augment_generator)
-            inputs = inputs.contiguous(memory_format=self.memory_format)  # the gather returns NCHW
+            inputs = self._augment(inputs).contiguous(memory_format=self.memory_format)  # the gather returns NCHW
         mine = self.group.shard(len(targets))
         for group in self.optimizer.param_groups:
             group["lr"] = lr * hooks.lr_scale(group, self.step)
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
-            loss = F.cross_entropy(self.forward(inputs[mine]).float(), targets[mine],
-                                   label_smoothing=self.recipe.label_smoothing)
-        self._backward_and_step(loss)
+        loss = self._accumulate_gradients(inputs[mine], targets[mine])
+        self._step_optimizer()
         self.step += 1
         hooks.after_step(self.model, self.step)
-        return self.group.sum(loss.detach().double()).item() / self.group.world_size
+        return self.group.sum(loss).item() / self.group.world_size
 
-    def _backward_and_step(self, loss: torch.Tensor) -> None:
+    def _augment(self, inputs: torch.Tensor) -> torch.Tensor:
+        recipe = self.recipe
+        if recipe.flip == "random":
+            return flip_and_crop(inputs, recipe.augment_padding, self.augment_generator)
+        if (self.step // recipe.steps_per_epoch) % 2:  # alternating flips: staged half-mirrored, turned in odd epochs
+            inputs = inputs.flip(-1)
+        return random_crop(inputs, recipe.augment_padding, self.augment_generator)
+
+    def _accumulate_gradients(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The gradient of the batch's mean loss, in micro-batches if the recipe asks (each
+        part's mean loss weighted by its share). Returns the mean loss."""
+        size = self.recipe.micro_batch_size or len(targets)
+        parts = list(chunks(len(targets), size))
+        total = torch.zeros((), dtype=torch.float64, device=targets.device)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            # under DDP, gradients are exchanged once, after the last part
+            sync = contextlib.nullcontext() if last or self.trained is self.model else self.trained.no_sync()
+            with sync:
+                with self._autocast():
+                    loss = F.cross_entropy(self.forward(inputs[part]).float(), targets[part],
+                                           label_smoothing=self.recipe.label_smoothing)
+                share = (part.stop - part.start) / len(targets)
+                (self.scaler.scale(loss * share) if self.scaler else loss * share).backward()
+            total += loss.detach().double() * share
+        return total
+
+    def _step_optimizer(self) -> None:
         if self.scaler is None:
-            loss.backward()
             self.optimizer.step()
             return
-        self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
 
