@@ -33,7 +33,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
     parser.add_argument("--variant", nargs=2, action="append", required=True, metavar=("NAME", "OPTIONS"),
-                        help="a name and its `cifarlab train fastnet` options, quoted as one argument")
+                        help="a name and its `cifarlab train fastnet` options, quoted as one argument (a single "
+                             "option needs a leading space, \" --tta-translate\", or argparse takes it for its own)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
     parser.add_argument("extra", nargs="*", help="options for every run, after --")

@@ -116,3 +116,51 @@ def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
         assert as_tensors.train_step(tensor_x[batch], tensor_y[batch], 0.1) == pytest.approx(expected, rel=1e-6)
     for a, b in zip(as_arrays.model.parameters(), as_tensors.model.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_micro_batches_give_the_whole_batch_gradient():
+    """Without batch norm the parts' weighted gradients add up to the whole batch's."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(10, 3, 4, 4)).astype(np.float32), rng.integers(0, 3, 10)
+    learners = []
+    for micro in (0, 4):  # 4 + 4 + 2: unequal parts are weighted by their share
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(48, 16), nn.GELU(), nn.Linear(16, 3))
+        learners.append(TorchLearner(model, sgd_recipe(10, 0.9, True, micro_batch_size=micro), CPU))
+    whole, parts = learners
+    for _ in range(3):
+        assert parts.train_step(x, y, 0.1) == pytest.approx(whole.train_step(x, y, 0.1), rel=1e-6)
+    for a, b in zip(whole.model.parameters(), parts.model.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_alternating_flips_show_each_image_mirrored_in_every_other_epoch():
+    x = np.arange(6 * 3 * 2 * 2, dtype=np.float32).reshape(6, 3, 2, 2)
+    learner = TorchLearner(FastNet(widths=(8, 8, 8)),
+                           sgd_recipe(3, augment_padding=0, flip="alternate", steps_per_epoch=2), CPU)
+    staged, _ = learner.stage(x, np.zeros(6, dtype=np.int64))
+    mirrored = [not np.array_equal(a, b) for a, b in zip(staged, x)]
+    assert np.array_equal(staged[mirrored], x[mirrored][..., ::-1]) and 0 < sum(mirrored) < 6
+    again, _ = learner.stage(x, np.zeros(6, dtype=np.int64))
+    np.testing.assert_array_equal(again, staged)  # drawn from the seed: a resumed run stages the same
+    batch = torch.from_numpy(staged[:3])
+    for step, turned in [(0, False), (1, False), (2, True), (3, True), (4, False)]:
+        learner.step = step
+        expected = batch.flip(-1) if turned else batch
+        torch.testing.assert_close(learner._augment(batch), expected)
+
+
+def test_killed_muon_run_with_micro_batches_and_alternating_flips_resumes_exactly(learnable_folder, tmp_path,
+                                                                                 kill_after_evaluations):
+    """Muon's momentum buffers, the flips' epoch parity and the augmentation draws are restored."""
+    recipe = [*TINY, "--augment", "--flip", "alternate", "--optimizer", "muon", "--micro-batch-size", "20",
+              "--muon-lr", "0.1"]
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "whole"), *recipe]) == 0
+    arm, disarm = kill_after_evaluations
+    arm(2)  # dies at step 8, in the second epoch (6 steps each)
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "killed"), *recipe]) == 130
+    disarm()
+    assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),
+                                   rtol=1e-6)

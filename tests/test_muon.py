@@ -1,0 +1,69 @@
+"""Muon for the conv filters, Nesterov SGD for the rest (train/muon.py)."""
+
+import pytest
+import torch
+
+from cifarlab.torch_nn.fastnet import FastNet
+from cifarlab.train.configs import OptimizerSpec
+from cifarlab.train.muon import MuonWithSGD, orthogonalize
+from cifarlab.train.torch_learner import build_torch_optimizer
+
+
+@pytest.mark.parametrize("shape", [(16, 72), (72, 16)])
+def test_orthogonalize_keeps_the_singular_vectors_and_evens_out_the_singular_values(shape):
+    torch.manual_seed(0)
+    u, _, v = torch.linalg.svd(torch.randn(*shape), full_matrices=False)
+    spread = torch.logspace(0, -2, min(shape))  # singular values over two decades
+    matrix = u @ torch.diag(spread) @ v
+    result = orthogonalize(matrix, iterations=5)
+    assert result.shape == matrix.shape and result.dtype == matrix.dtype
+    # in the matrix's own singular basis the result is (nearly) diagonal: same singular vectors
+    in_basis = u.T @ result @ v.T
+    off_diagonal = in_basis - torch.diag(torch.diagonal(in_basis))
+    assert off_diagonal.abs().max() < 0.05
+    values = torch.diagonal(in_basis)
+    # every direction moves by about the same amount, whatever its share of the gradient
+    assert values.min() > 0.5 and values.max() < 1.5, values
+
+
+def test_filter_steps_keep_each_filter_banks_norm_and_move_by_the_learning_rate():
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.randn(8, 4, 3, 3) * 3)
+    optimizer = MuonWithSGD([{"params": [weight], "muon": True}], lr=0.1, momentum=0.9, nesterov=True,
+                            weight_decay=0.0, muon_momentum=0.6)
+    for _ in range(3):
+        weight.grad = torch.randn_like(weight)
+        before = weight.detach().clone()
+        optimizer.step()
+        # the norm is reset to sqrt(out channels) before each step; the step itself is lr * ~orthogonal
+        normalised = before * (8 ** 0.5 / before.norm())
+        step = (weight.detach() - normalised).reshape(8, -1)
+        singular_values = torch.linalg.svdvals(step / 0.1)
+        assert singular_values.max() < 1.5 and singular_values.min() > 0.3
+
+
+def test_other_groups_take_exactly_torch_sgd_steps():
+    torch.manual_seed(0)
+    ours, reference = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    reference.load_state_dict(ours.state_dict())
+    mine = MuonWithSGD(ours.parameters(), lr=0.1, momentum=0.85, nesterov=True, weight_decay=1e-2)
+    sgd = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.85, nesterov=True, weight_decay=1e-2)
+    for _ in range(4):
+        x = torch.randn(7, 5)
+        for model, optimizer in ((ours, mine), (reference, sgd)):
+            optimizer.zero_grad()
+            model(x).square().sum().backward()
+            optimizer.step()
+    for a, b in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_fastnet_groups_give_muon_the_filters_without_weight_decay():
+    model = FastNet(widths=(8, 16, 16))
+    groups = model.param_groups(bias_lr_scale=64.0, filter_lr_scale=0.2)
+    optimizer = build_torch_optimizer(OptimizerSpec("muon", 1.0, 0.85, True, 1e-3, muon_momentum=0.7), groups)
+    muon_groups = [g for g in optimizer.param_groups if g["muon"]]
+    assert len(muon_groups) == 1 and muon_groups[0]["weight_decay"] == 0.0 and muon_groups[0]["muon_momentum"] == 0.7
+    filters = {id(p) for p in model.parameters() if p.requires_grad and p.dim() == 4}
+    assert {id(p) for p in muon_groups[0]["params"]} == filters
+    assert id(model.head.weight) not in filters
