@@ -57,7 +57,8 @@ def summary(name: str, seeds: list[int], results: list[dict], peer: list[dict] |
         peer_wall = statistics.median(r["wall"] for r in peer)
         ratios = f"{seconds / peer_seconds:.2f}x | {wall / peer_wall:.2f}x"
     each = " / ".join(f"{r['accuracy']:.2%}" for r in results)
-    return f"| {name} | {' '.join(map(str, seeds))} | {each} | {accuracy:.2%} | {seconds:.1f} s | {wall:.1f} s | {ratios} |"
+    return (f"| {name} | {' '.join(map(str, seeds))} | {each} | {accuracy:.2%} | {seconds:.1f} s | {wall:.1f} s "
+            f"| {ratios} |")
 
 
 def main():

@@ -158,9 +158,9 @@ def test_killed_muon_run_with_micro_batches_and_alternating_flips_resumes_exactl
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "whole"), *recipe]) == 0
     arm, disarm = kill_after_evaluations
     arm(2)  # dies at step 8, in the second epoch (6 steps each)
-    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "killed"), *recipe]) == 130
+    killed = tmp_path / "killed"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(killed), *recipe]) == 130
     disarm()
-    assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    assert main(["train", "fastnet", "--resume", str(killed), "--quiet"]) == 0
     for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
-        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(killed / name), rtol=1e-6)

@@ -202,8 +202,12 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError("--widths takes three block widths, e.g. 64,256,256")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError("--label-smoothing must be in [0, 1)")
-        if self.muon_lr <= 0 or not 0.0 <= self.muon_momentum < 1.0 or self.micro_batch_size < 0:
-            raise ValueError("--muon-lr must be positive, --muon-momentum in [0, 1), --micro-batch-size >= 0")
+        if self.muon_lr <= 0:
+            raise ValueError(f"--muon-lr must be positive, got {self.muon_lr}")
+        if not 0.0 <= self.muon_momentum < 1.0:
+            raise ValueError(f"--muon-momentum must be in [0, 1), got {self.muon_momentum}")
+        if self.micro_batch_size < 0:
+            raise ValueError(f"--micro-batch-size must not be negative (0: whole batches), got {self.micro_batch_size}")
 
 
 @dataclass(frozen=True)
