@@ -37,5 +37,4 @@ def mirror_half(images: torch.Tensor, seed: int) -> torch.Tensor:
     """A copy of (N, C, H, W) images with a random half of them (drawn from `seed`) mirrored:
     the starting point of alternating flips, which then mirror whole batches in odd epochs,
     so that every image is seen both ways in every two epochs."""
-    mirrored = torch.rand(len(images), generator=torch.Generator().manual_seed(seed)) < 0.5
-    return torch.where(mirrored[:, None, None, None].to(images.device), images.flip(-1), images)
+    return random_flip(images, torch.Generator().manual_seed(seed))

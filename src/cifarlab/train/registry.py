@@ -80,11 +80,12 @@ def _numpy_mlp(cfg, data: DataShape, runtime=None):
     return NumpyLearner(cfg, data.classes)
 
 
-def _torch_recipe(cfg, **model_specific):
+def _torch_recipe(cfg, optimizer=None, **model_specific):
+    """`optimizer`: an OptimizerSpec, when the model's config says more than OptimizerSpec.of reads."""
     from cifarlab.train.configs import OptimizerSpec
     from cifarlab.train.torch_learner import TorchRecipe
 
-    return TorchRecipe(OptimizerSpec.of(cfg), batch_size=cfg.batch_size, seed=cfg.seed,
+    return TorchRecipe(optimizer or OptimizerSpec.of(cfg), batch_size=cfg.batch_size, seed=cfg.seed,
                        eval_batch_size=cfg.eval_batch_size, augment_padding=cfg.crop_padding if cfg.augment else None,
                        **model_specific)
 
@@ -109,21 +110,21 @@ def _convnet(cfg, data: DataShape, runtime):
 
 def _fastnet(cfg, data: DataShape, runtime):
     from cifarlab.torch_nn.fastnet import FastNet
-    from cifarlab.train.configs import steps_per_epoch
+    from cifarlab.train.configs import OptimizerSpec, steps_per_epoch
     from cifarlab.train.fast_recipe import FastRecipe
     from cifarlab.train.torch_learner import TorchLearner
 
     model = seeded(cfg.seed, lambda: FastNet(data.classes, cfg.widths))
     hooks = FastRecipe(steps_per_epoch(cfg, data.train_size), cfg.steps, cfg.whiten_bias_epochs,
                        cfg.lookahead_epochs)
-    muon = cfg.optimizer == "muon"
-    groups = model.param_groups(cfg.bias_lr_scale, filter_lr_scale=cfg.muon_lr / cfg.lr if muon else None)
-    recipe = _torch_recipe(cfg, channels_last=cfg.channels_last, label_smoothing=cfg.label_smoothing,
-                           tta=2 if cfg.tta and cfg.tta_translate else int(cfg.tta), param_groups=groups,
-                           hooks=hooks, micro_batch_size=cfg.micro_batch_size, flip=cfg.flip,
+    # Muon's rate is given as a multiple of the base rate, so that the schedule scales it too
+    filter_lr_scale = cfg.muon_lr / cfg.lr if cfg.optimizer == "muon" else None
+    recipe = _torch_recipe(cfg, optimizer=replace(OptimizerSpec.of(cfg), muon_momentum=cfg.muon_momentum),
+                           channels_last=cfg.channels_last, label_smoothing=cfg.label_smoothing,
+                           tta=2 if cfg.tta and cfg.tta_translate else int(cfg.tta),
+                           param_groups=model.param_groups(cfg.bias_lr_scale, filter_lr_scale), hooks=hooks,
+                           micro_batch_size=cfg.micro_batch_size, flip=cfg.flip,
                            steps_per_epoch=steps_per_epoch(cfg, data.train_size))
-    if muon:
-        recipe = replace(recipe, optimizer=replace(recipe.optimizer, muon_momentum=cfg.muon_momentum))
     return TorchLearner(model, recipe, runtime)
 
 
