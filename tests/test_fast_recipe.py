@@ -150,6 +150,38 @@ def test_alternating_flips_show_each_image_mirrored_in_every_other_epoch():
         torch.testing.assert_close(learner._augment(batch), expected)
 
 
+def test_small_crops_for_the_first_steps_then_whole_images():
+    learner = TorchLearner(FastNet(widths=(8, 8, 8)),
+                           sgd_recipe(4, augment_padding=2, small_crop=24, small_crop_steps=3), CPU)
+    batch = torch.randn(4, 3, 32, 32)
+    for step, side in [(0, 24), (2, 24), (3, 32), (7, 32)]:
+        learner.step = step
+        assert learner._augment(batch).shape[-2:] == (side, side)
+
+
+def test_frozen_whitening_bias_gets_no_gradient_and_training_is_unchanged():
+    """Freezing by dropping the bias's gradient (one process) trains exactly like freezing by
+    lr 0 (what DDP needs): the skipped gradients fed nothing else."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 8)
+    learners = []
+    for distributed in (False, True):
+        torch.manual_seed(0)
+        hooks = FastRecipe(steps_per_epoch=2, total_steps=6, whiten_bias_epochs=1, lookahead_epochs=-1,
+                           distributed=distributed)
+        model = FastNet(widths=(8, 8, 8))
+        recipe = sgd_recipe(8, 0.9, True, hooks=hooks, param_groups=model.param_groups(bias_lr_scale=4.0))
+        learners.append(TorchLearner(model, recipe, CPU))
+    dropped, by_lr = learners
+    for step in range(6):
+        assert dropped.train_step(x, y, 0.1) == pytest.approx(by_lr.train_step(x, y, 0.1), rel=1e-6)
+        frozen = step >= 2
+        assert (dropped.model.whiten.bias.grad is None) == frozen
+        assert by_lr.model.whiten.bias.grad is not None
+    for a, b in zip(dropped.model.parameters(), by_lr.model.parameters()):
+        torch.testing.assert_close(a, b)
+
+
 def test_killed_muon_run_with_micro_batches_and_alternating_flips_resumes_exactly(learnable_folder, tmp_path,
                                                                                  kill_after_evaluations):
     """Muon's momentum buffers, the flips' epoch parity and the augmentation draws are restored."""

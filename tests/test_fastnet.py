@@ -62,6 +62,16 @@ def test_bad_widths_are_rejected(capsys):
     assert "three block widths" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("bad, message", [(["--small-crop", "12"], "16 to 32 pixels"),
+                                          (["--small-crop", "40"], "16 to 32 pixels"),
+                                          (["--small-crop-epochs", "2"], "needs --small-crop SIZE"),
+                                          (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative")])
+def test_bad_small_crops_are_one_line_errors(capsys, bad, message):
+    assert main(["train", "fastnet", *bad]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
 def test_bf16_autocast_trains_on_cpu_and_fp16_asks_for_cuda(learnable_folder, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY,

@@ -137,3 +137,31 @@ def test_crop_is_a_shifted_window_of_the_reflect_padded_image():
     for i in range(16):
         windows = [padded[i, :, r:r + 8, c:c + 8] for r in range(5) for c in range(5)]
         assert any(torch.equal(cropped[i], w) for w in windows)
+
+
+
+def test_small_crop_is_a_smaller_window_anywhere_in_the_padded_image():
+    images = torch.randn(64, 3, 8, 8)
+    cropped = random_crop(images, 1, torch.Generator().manual_seed(2), size=5)
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1), mode="reflect")
+    assert cropped.shape == (64, 3, 5, 5)
+    found = set()
+    for i in range(64):
+        matches = [(r, c) for r in range(6) for c in range(6) if torch.equal(cropped[i], padded[i, :, r:r + 5, c:c + 5])]
+        assert matches
+        found.update(matches)
+    assert {0, 5} <= {r for r, _ in found}  # the extreme offsets are reachable
+
+
+def test_unchanged_size_draws_the_same_windows_as_before():
+    """`size` equal to the image is the plain translate: same draws, same result."""
+    images = torch.randn(16, 3, 8, 8)
+    plain = random_crop(images, 2, torch.Generator().manual_seed(3))
+    sized = random_crop(images, 2, torch.Generator().manual_seed(3), size=8)
+    torch.testing.assert_close(plain, sized)
+
+
+@pytest.mark.parametrize("shape, size", [((2, 3, 8, 8), 9), ((2, 3, 8, 6), 5)])
+def test_crop_larger_than_the_image_or_of_a_non_square_image_is_refused(shape, size):
+    with pytest.raises(ValueError, match="crop"):
+        random_crop(torch.zeros(shape), 1, size=size)

@@ -12,25 +12,32 @@ def random_flip(images: torch.Tensor, generator: torch.Generator | None = None) 
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
-def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pad by `padding` (reflect) and cut a random HxW window per image. images: (B, C, H, W).
+def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator | None = None,
+                size: int | None = None) -> torch.Tensor:
+    """Pad by `padding` (reflect) and cut a random window per image: HxW, or size x size when
+    `size` is given (a smaller window is a cheaper training image). images: (B, C, H, W).
 
     Done with one gather over a batch of shifted index grids rather than a Python loop.
     """
-    if padding == 0:
-        return images
     batch, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4, mode="reflect")
-    shifts = torch.randint(0, 2 * padding + 1, (2, batch), generator=generator, device="cpu").to(images.device)
-    rows = (torch.arange(height, device=images.device)[None, :] + shifts[0][:, None])  # (B, H)
-    cols = (torch.arange(width, device=images.device)[None, :] + shifts[1][:, None])  # (B, W)
+    if size is not None and (height != width or size > height):
+        raise ValueError(f"a {size}x{size} crop needs square images of at least that size, got {height}x{width}")
+    if padding == 0 and size is None:
+        return images
+    out_height, out_width = (height, width) if size is None else (size, size)
+    padded = F.pad(images, (padding,) * 4, mode="reflect") if padding else images
+    span = height + 2 * padding - out_height + 1  # the same across, as the images are square or uncropped
+    shifts = torch.randint(0, span, (2, batch), generator=generator, device="cpu").to(images.device)
+    rows = torch.arange(out_height, device=images.device)[None, :] + shifts[0][:, None]  # (B, out_height)
+    cols = torch.arange(out_width, device=images.device)[None, :] + shifts[1][:, None]  # (B, out_width)
     batch_index = torch.arange(batch, device=images.device)[:, None, None, None]
     channel_index = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
     return padded[batch_index, channel_index, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def flip_and_crop(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    return random_crop(random_flip(images, generator), padding, generator)
+def flip_and_crop(images: torch.Tensor, padding: int, generator: torch.Generator | None = None,
+                  size: int | None = None) -> torch.Tensor:
+    return random_crop(random_flip(images, generator), padding, generator, size)
 
 
 def mirror_half(images: torch.Tensor, seed: int) -> torch.Tensor:

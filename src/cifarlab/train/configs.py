@@ -181,6 +181,9 @@ class FastNetConfig(TorchTrainConfig):
                                  "the end)")
     augment: bool = option(True, "random translate (reflect padding) and horizontal flip of training batches")
     crop_padding: int = option(2, "padding of the random translate")
+    small_crop: int = option(0, "train on random windows of this size (e.g. 24: about half the cost of a 32x32 "
+                                "image) for the first --small-crop-epochs epochs, then on whole images (0: never)")
+    small_crop_epochs: float = option(0.0, "epochs trained on --small-crop windows")
     flip: str = option("alternate", "horizontal flips of training images: random (each image with probability 1/2 "
                                  "at each step) or alternate (a seeded random half mirrored in the first epoch, "
                                  "then every image mirrored relative to its previous epoch)", ("random", "alternate"))
@@ -206,6 +209,13 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--muon-lr must be positive, got {self.muon_lr}")
         if not 0.0 <= self.muon_momentum < 1.0:
             raise ValueError(f"--muon-momentum must be in [0, 1), got {self.muon_momentum}")
+        if self.small_crop and not 16 <= self.small_crop <= 32:
+            # below 16 pixels the three pooling stages leave nothing of the image
+            raise ValueError(f"--small-crop must be 0 (off) or 16 to 32 pixels, got {self.small_crop}")
+        if self.small_crop_epochs < 0:
+            raise ValueError(f"--small-crop-epochs must not be negative, got {self.small_crop_epochs}")
+        if self.small_crop_epochs > 0 and not self.small_crop:
+            raise ValueError("--small-crop-epochs needs --small-crop SIZE")
         if self.micro_batch_size < 0:
             raise ValueError(f"--micro-batch-size must not be negative (0: whole batches), got {self.micro_batch_size}")
 

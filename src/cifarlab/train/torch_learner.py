@@ -56,6 +56,8 @@ class TorchRecipe:
     augment_padding: int | None = None  # None: no augmentation; else flip and random crop with this padding
     flip: str = "random"  # or "alternate": see data.augment.mirror_half
     steps_per_epoch: int = 1  # for alternating flips
+    small_crop: int = 0  # with augmentation: train on random small_crop x small_crop windows ...
+    small_crop_steps: int = 0  # ... for this many first steps (cheaper steps early on)
     channels_last: bool = False
     label_smoothing: float = 0.0
     tta: int = 0  # test-time augmentation: 0 none, 1 mirror, 2 mirror and two 1-pixel shifts
@@ -179,11 +181,12 @@ class TorchLearner:
 
     def _augment(self, inputs: torch.Tensor) -> torch.Tensor:
         recipe = self.recipe
+        size = recipe.small_crop if self.step < recipe.small_crop_steps else None
         if recipe.flip == "random":
-            return flip_and_crop(inputs, recipe.augment_padding, self.augment_generator)
+            return flip_and_crop(inputs, recipe.augment_padding, self.augment_generator, size)
         if (self.step // recipe.steps_per_epoch) % 2:  # alternating flips: staged half-mirrored, turned in odd epochs
             inputs = inputs.flip(-1)
-        return random_crop(inputs, recipe.augment_padding, self.augment_generator)
+        return random_crop(inputs, recipe.augment_padding, self.augment_generator, size)
 
     def _accumulate_gradients(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The gradient of the batch's mean loss, in micro-batches if the recipe asks (each
