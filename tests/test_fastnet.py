@@ -65,7 +65,8 @@ def test_bad_widths_are_rejected(capsys):
 @pytest.mark.parametrize("bad, message", [(["--small-crop", "12"], "16 to 32 pixels"),
                                           (["--small-crop", "40"], "16 to 32 pixels"),
                                           (["--small-crop-epochs", "2"], "needs --small-crop SIZE"),
-                                          (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative")])
+                                          (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative"),
+                                          (["--small-crop", "24", "--no-augment"], "drop --no-augment")])
 def test_bad_small_crops_are_one_line_errors(capsys, bad, message):
     assert main(["train", "fastnet", *bad]) == 2
     err = capsys.readouterr().err

@@ -216,6 +216,8 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--small-crop-epochs must not be negative, got {self.small_crop_epochs}")
         if self.small_crop_epochs > 0 and not self.small_crop:
             raise ValueError("--small-crop-epochs needs --small-crop SIZE")
+        if self.small_crop and not self.augment:
+            raise ValueError("--small-crop cuts its windows as augmentation: drop --no-augment")
         if self.micro_batch_size < 0:
             raise ValueError(f"--micro-batch-size must not be negative (0: whole batches), got {self.micro_batch_size}")
 

@@ -70,8 +70,9 @@ class FastRecipe(StepHooks):
             model.init_whitening(inputs)  # from the first whole, un-augmented batch
         if not self.distributed:
             # A frozen bias needs no gradient, and without it autograd skips the first block's
-            # input gradient too: 5-9 % of a step on a 2-core CPU. DDP expects the same
-            # parameters to get gradients at every step, so there the bias freezes by lr 0 alone.
+            # input gradient too: 3-7 % of a step on a 2-core CPU (benchmarks/step_cost.py).
+            # DDP expects the same parameters to get gradients at every step, so there the
+            # bias freezes by lr 0 alone.
             model.whiten.bias.requires_grad_(step < self.whiten_bias_steps)
 
     def lr_scale(self, group: dict, step: int) -> float:

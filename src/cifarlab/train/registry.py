@@ -61,9 +61,9 @@ FASTNET_CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250,
                "eval_batch_size": 250,  # bf16 on 2 cores: 250 images per pass evaluate ~30 % faster than 500
                "precision": "bf16"}
 FASTNET_CPU85 = {**FASTNET_CPU, "widths": (32, 128, 128), "epochs": 4.0}
-# cpu90: a narrower middle block (0.75x the cost per image) and 28-pixel windows (0.5x with it)
-# for the first half; on the GPU screen (3 seeds) 90.39 % median for about 0.85x the cost of
-# 6 full-size epochs (90.19 %).
+# cpu90: a narrower middle block (0.77-0.83x the cost per image) and 28-pixel windows (0.55-0.59x
+# with it) for the first half: 5.4 full-width epochs' cost (benchmarks/step_cost.py), 90.39 %
+# median on the GPU screen, 90.29 % on this CPU (the 6 full-width epochs it replaces: 90.20 %).
 FASTNET_CPU90 = {**FASTNET_CPU, "widths": (64, 192, 256), "epochs": 8.0, "small_crop": 28, "small_crop_epochs": 4.0}
 FASTNET_CPU_PEER = {**FASTNET_CPU, "widths": (64, 256, 256), "epochs": 8.0}  # the reference's accuracy
 
