@@ -118,8 +118,9 @@ def _fastnet(cfg, data: DataShape, runtime):
     from cifarlab.train.torch_learner import TorchLearner
 
     model = seeded(cfg.seed, lambda: FastNet(data.classes, cfg.widths))
-    hooks = FastRecipe(steps_per_epoch(cfg, data.train_size), cfg.steps, cfg.whiten_bias_epochs,
-                       cfg.lookahead_epochs, distributed=runtime.distributed)
+    epoch_steps = steps_per_epoch(cfg, data.train_size)
+    hooks = FastRecipe(epoch_steps, cfg.steps, cfg.whiten_bias_epochs, cfg.lookahead_epochs,
+                       distributed=runtime.distributed)
     # Muon's rate is given as a multiple of the base rate, so that the schedule scales it too
     filter_lr_scale = cfg.muon_lr / cfg.lr if cfg.optimizer == "muon" else None
     recipe = _torch_recipe(cfg, optimizer=replace(OptimizerSpec.of(cfg), muon_momentum=cfg.muon_momentum),
@@ -127,8 +128,8 @@ def _fastnet(cfg, data: DataShape, runtime):
                            tta=2 if cfg.tta and cfg.tta_translate else int(cfg.tta),
                            param_groups=model.param_groups(cfg.bias_lr_scale, filter_lr_scale), hooks=hooks,
                            micro_batch_size=cfg.micro_batch_size, flip=cfg.flip,
-                           steps_per_epoch=steps_per_epoch(cfg, data.train_size), small_crop=cfg.small_crop,
-                           small_crop_steps=round(cfg.small_crop_epochs * steps_per_epoch(cfg, data.train_size)))
+                           steps_per_epoch=epoch_steps, small_crop=cfg.small_crop,
+                           small_crop_steps=round(cfg.small_crop_epochs * epoch_steps))
     return TorchLearner(model, recipe, runtime)
 
 
