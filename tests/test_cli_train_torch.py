@@ -87,6 +87,55 @@ def test_nan_loss_keeps_the_last_good_checkpoint(learnable_folder, tmp_path, cap
     assert f"{history['test_accuracy'][0]:.2%}" in capsys.readouterr().out
 
 
+def reading_losses_every(steps: int, monkeypatch):
+    """Make a CPU learner leave its losses unread for `steps` steps, as it does on a GPU."""
+    from cifarlab.train.torch_learner import TorchLearner
+
+    real_init = TorchLearner.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.unread_steps = steps
+
+    monkeypatch.setattr(TorchLearner, "__init__", init)
+
+
+def test_losses_read_in_groups_log_every_step_as_read_one_by_one(learnable_folder, tmp_path, monkeypatch):
+    from cifarlab.train.run_logs import StepLog
+
+    assert train(learnable_folder, tmp_path / "each", MLP) == 0
+    reading_losses_every(7, monkeypatch)
+    assert train(learnable_folder, tmp_path / "grouped", MLP) == 0
+    each, grouped = StepLog.read(tmp_path / "each"), StepLog.read(tmp_path / "grouped")
+    assert grouped.step == each.step == list(range(1, 31))
+    assert grouped.loss == each.loss and grouped.lr == each.lr
+    assert all(rate > 0 for rate in grouped.images_per_second)
+    for name in ("history.json", "metrics.json"):
+        before, after = (json.loads((tmp_path / run / name).read_text()) for run in ("each", "grouped"))
+        for timing in ("seconds", "eval_seconds", "train_seconds"):
+            before.pop(timing, None), after.pop(timing, None)
+        assert before == after
+
+
+def test_a_nan_loss_read_in_a_group_names_its_own_step(learnable_folder, tmp_path, capsys, monkeypatch):
+    from cifarlab.train.torch_learner import TorchLearner
+
+    real_step, calls = TorchLearner.train_step, {"n": 0}
+
+    def blows_up_at_step_15(self, x, y, lr):
+        calls["n"] += 1
+        loss = real_step(self, x, y, lr)
+        return loss * float("nan") if calls["n"] == 15 else loss
+
+    monkeypatch.setattr(TorchLearner, "train_step", blows_up_at_step_15)
+    reading_losses_every(4, monkeypatch)
+    assert train(learnable_folder, tmp_path / "run", MLP) == 2
+    err = capsys.readouterr().err
+    assert "loss became nan at step 15" in err and "(step 10)" in err
+    assert calls["n"] == 18  # steps 15-18 were queued before their losses were read
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["step"] == [10]
+
+
 def test_cuda_request_without_cuda_is_a_clear_error(learnable_folder, tmp_path, capsys):
     import torch
 

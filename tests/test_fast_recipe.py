@@ -112,8 +112,8 @@ def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
     staged_x, staged_y = as_tensors.stage(x, y)  # on the CPU: the arrays themselves
     tensor_x, tensor_y = torch.from_numpy(staged_x), torch.from_numpy(staged_y)
     for batch in (np.arange(6), np.arange(6, 12)):
-        expected = as_arrays.train_step(x[batch], y[batch], 0.1)
-        assert as_tensors.train_step(tensor_x[batch], tensor_y[batch], 0.1) == pytest.approx(expected, rel=1e-6)
+        expected = float(as_arrays.train_step(x[batch], y[batch], 0.1))
+        assert float(as_tensors.train_step(tensor_x[batch], tensor_y[batch], 0.1)) == pytest.approx(expected, rel=1e-6)
     for a, b in zip(as_arrays.model.parameters(), as_tensors.model.parameters()):
         torch.testing.assert_close(a, b)
 
@@ -129,7 +129,7 @@ def test_micro_batches_give_the_whole_batch_gradient():
         learners.append(TorchLearner(model, sgd_recipe(10, 0.9, True, micro_batch_size=micro), CPU))
     whole, parts = learners
     for _ in range(3):
-        assert parts.train_step(x, y, 0.1) == pytest.approx(whole.train_step(x, y, 0.1), rel=1e-6)
+        assert float(parts.train_step(x, y, 0.1)) == pytest.approx(float(whole.train_step(x, y, 0.1)), rel=1e-6)
     for a, b in zip(whole.model.parameters(), parts.model.parameters()):
         torch.testing.assert_close(a, b)
 
@@ -174,7 +174,7 @@ def test_frozen_whitening_bias_gets_no_gradient_and_training_is_unchanged():
         learners.append(TorchLearner(model, recipe, CPU))
     dropped, by_lr = learners
     for step in range(6):
-        assert dropped.train_step(x, y, 0.1) == pytest.approx(by_lr.train_step(x, y, 0.1), rel=1e-6)
+        assert float(dropped.train_step(x, y, 0.1)) == pytest.approx(float(by_lr.train_step(x, y, 0.1)), rel=1e-6)
         frozen = step >= 2
         assert (dropped.model.whiten.bias.grad is None) == frozen
         assert by_lr.model.whiten.bias.grad is not None

@@ -6,7 +6,7 @@ import torch
 
 from cifarlab.data.augment import random_crop, random_flip
 from cifarlab.data.batches import BatchSchedule, chunks
-from cifarlab.data.preprocess import channel_stats, hold_out, prepare
+from cifarlab.data.preprocess import channel_stats, hold_out, prepare, standardize
 from cifarlab.errors import CifarlabError
 
 
@@ -25,6 +25,23 @@ def test_prepare_standardises_with_training_statistics_only(tiny):
     np.testing.assert_allclose(per_channel.std(0), 1, atol=1e-4)
     mean, std = channel_stats(tiny.train_images)
     np.testing.assert_allclose(prepared.test.x[0, :3], (tiny.test_images[0, 0, 0] / 255.0 - mean) / std, rtol=1e-5)
+
+
+@pytest.mark.parametrize("channel_axis", [-1, 1])
+def test_standardize_is_the_float32_formula_to_the_last_bit(channel_axis):
+    """Every byte value in every channel, in both layouts, and from a read-only array (the
+    cache's memory maps): saved runs are evaluated again on these values."""
+    every_value = np.stack([np.roll(np.arange(256, dtype=np.uint8), 85 * c) for c in range(3)], axis=-1)
+    images = every_value.reshape(4, 8, 8, 3)  # (N, H, W, C)
+    if channel_axis == 1:
+        images = np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+    images.flags.writeable = False
+    mean, std = np.array([0.49, 0.48, 0.45], np.float32), np.array([0.25, 0.24, 0.26], np.float32)
+    shape = (1, 3, 1, 1) if channel_axis == 1 else (1, 1, 1, 3)
+    expected = (images.astype(np.float32) / np.float32(255) - mean.reshape(shape)) / std.reshape(shape)
+    got = standardize(images, mean, std, channel_axis=channel_axis)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_nchw_view_puts_channels_first(tiny):
@@ -165,3 +182,17 @@ def test_unchanged_size_draws_the_same_windows_as_before():
 def test_crop_larger_than_the_image_or_of_a_non_square_image_is_refused(shape, size):
     with pytest.raises(ValueError, match="crop"):
         random_crop(torch.zeros(shape), 1, size=size)
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_rows_gather_the_rows_a_numpy_index_names(device):
+    from cifarlab.data.transfer import DeviceRows, to_device_async
+
+    table = torch.arange(12.0).reshape(6, 2).to(device)
+    rows = DeviceRows(table)
+    assert len(rows) == 6
+    torch.testing.assert_close(rows[np.array([4, 0, 4])].cpu(), torch.tensor([[8.0, 9.0], [0.0, 1.0], [8.0, 9.0]]))
+    moved = to_device_async(torch.tensor([3, 1]), device)
+    assert moved.device.type == device and moved.tolist() == [3, 1]

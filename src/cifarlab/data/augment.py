@@ -1,14 +1,18 @@
-"""Data augmentation as pure functions on whole NCHW tensor batches (no torchvision)."""
+"""Data augmentation as pure functions on whole NCHW tensor batches (no torchvision).
+
+Random draws come from a host generator, so a seed gives the same images on every device."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from cifarlab.data.transfer import to_device_async
+
 
 def random_flip(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Mirror each image left-right with probability 1/2. images: (B, C, H, W)."""
-    flip = torch.rand(images.shape[0], generator=generator, device="cpu").to(images.device) < 0.5
+    flip = to_device_async(torch.rand(images.shape[0], generator=generator, device="cpu"), images.device) < 0.5
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
@@ -27,7 +31,7 @@ def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator |
     out_height, out_width = (height, width) if size is None else (size, size)
     padded = F.pad(images, (padding,) * 4, mode="reflect") if padding else images
     span = height + 2 * padding - out_height + 1  # the same across, as the images are square or uncropped
-    shifts = torch.randint(0, span, (2, batch), generator=generator, device="cpu").to(images.device)
+    shifts = to_device_async(torch.randint(0, span, (2, batch), generator=generator, device="cpu"), images.device)
     rows = torch.arange(out_height, device=images.device)[None, :] + shifts[0][:, None]  # (B, out_height)
     cols = torch.arange(out_width, device=images.device)[None, :] + shifts[1][:, None]  # (B, out_width)
     batch_index = torch.arange(batch, device=images.device)[:, None, None, None]

@@ -29,14 +29,17 @@ def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def standardize(images: np.ndarray, mean: np.ndarray, std: np.ndarray, channel_axis: int = -1) -> np.ndarray:
     """uint8 images -> float32 of the same shape with zero mean, unit std per channel (the
-    channel on `channel_axis`): each channel's 256 possible results are computed once and
-    looked up, one pass with no float temporaries (3x faster than the arithmetic on random
-    bytes; see benchmarks/RESULTS.md for what it saved inside a real run)."""
-    table = (np.arange(256, dtype=np.float32)[None, :] / np.float32(255.0) - mean[:, None]) / std[:, None]
+    channel on `channel_axis`): (x / 255 - mean) / std in float32, in place on each channel's
+    slice of the output, with no temporaries. (A lookup table with np.take was 3-10x slower:
+    it widens the uint8 indices to 8-byte integers first; 2026-11-26, 50,000 images.)"""
     out = np.empty(images.shape, np.float32)
     source, target = np.moveaxis(images, channel_axis, 0), np.moveaxis(out, channel_axis, 0)
-    for channel, channel_table in enumerate(table):
-        np.take(channel_table, source[channel], out=target[channel], mode="clip")  # uint8: never clipped
+    for channel in range(len(mean)):
+        values = target[channel]
+        values[...] = source[channel]
+        np.divide(values, np.float32(255), out=values)
+        np.subtract(values, mean[channel], out=values)
+        np.divide(values, std[channel], out=values)
     return out
 
 

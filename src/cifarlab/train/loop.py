@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, SupportsFloat
 
 import numpy as np
 
@@ -27,10 +27,14 @@ from cifarlab.train.schedules import lr_at
 class Learner(Protocol):
     weights_name: str  # file name of the checkpoint inside the run directory
     is_main: bool  # the process that writes files (always, outside torchrun)
+    # how many steps' losses the loop may leave unread: reading a loss computed on a GPU
+    # waits for the GPU to finish, so there the loop reads them in groups (1: read each at once)
+    unread_steps: int
 
     def stage(self, x: np.ndarray, y: np.ndarray) -> tuple:
         """The training arrays in the form batches are cut from (a GPU learner copies them there once)."""
-    def train_step(self, x, y, lr: float) -> float: ...
+    def train_step(self, x, y, lr: float) -> SupportsFloat:
+        """The batch's mean loss: a float, or a tensor that float() reads (waiting for it)."""
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]: ...
     def probabilities(self, x: np.ndarray) -> np.ndarray: ...
     def save(self, path: Path, loop_state: dict) -> None: ...
@@ -81,16 +85,19 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     logs = RunLogs(run_dir, state["step"], learner.is_main)
     clock = _Clock(state["train_seconds"])  # started after the logs: opening TensorBoard imports torch
     report = Progress(cfg.steps, state["step"], enabled=progress and learner.is_main, speaks=learner.is_main)
+    unread = _UnreadLosses(logs, state, run_dir)
     try:
         for step in range(state["step"], cfg.steps):
             lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
             batch, started = schedule(step), time.perf_counter()
             loss = learner.train_step(train_x[batch], train_y[batch], lr)
-            _check_finite(loss, step, state, run_dir)
-            logs.step(step + 1, loss, lr, clock.seconds(), len(batch) / (time.perf_counter() - started))
+            unread.add(step + 1, loss, lr, clock.seconds(), len(batch), started)
             report.step()
             if not evaluates_at(step + 1, cfg):
+                if len(unread.steps) >= learner.unread_steps:
+                    unread.read()
                 continue
+            loss = unread.read()
             metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
             stop = _early_stopping(state, metrics, cfg, step + 1)
             logs.evaluation(step + 1, metrics)
@@ -126,6 +133,32 @@ class _Clock:
 
     def seconds(self) -> float:
         return self.before + time.perf_counter() - self.started
+
+
+class _UnreadLosses:
+    """Steps whose losses the learner returned but the loop has not read yet. `read` reads
+    them, stops the run at a non-finite one, and logs each step; images per second are
+    those of the whole group (from its first step's start to the read), as a GPU's steps
+    overlap while their losses stay unread."""
+
+    def __init__(self, logs: RunLogs, state: dict, run_dir: Path):
+        self.logs, self.state, self.run_dir = logs, state, run_dir
+        self.steps: list[tuple] = []
+
+    def add(self, step: int, loss: SupportsFloat, lr: float, seconds: float, images: int, started: float) -> None:
+        """`step`: steps done; `seconds`: the run's clock; `started`: perf_counter() before the step."""
+        self.steps.append((step, loss, lr, seconds, images, started))
+
+    def read(self) -> float:
+        """The last step's loss, after checking and logging every unread step."""
+        values = [float(loss) for _, loss, *_ in self.steps]
+        elapsed = max(time.perf_counter() - self.steps[0][-1], 1e-9)
+        images_per_second = sum(images for *_, images, _ in self.steps) / elapsed
+        for (step, _, lr, seconds, *_), value in zip(self.steps, values):
+            _check_finite(value, step - 1, self.state, self.run_dir)
+            self.logs.step(step, value, lr, seconds, images_per_second)
+        self.steps = []
+        return values[-1]
 
 
 def _check_finite(loss: float, step: int, state: dict, run_dir: Path) -> None:

@@ -35,6 +35,7 @@ def predict_logits(model: Sequential, x: np.ndarray) -> np.ndarray:
 
 class NumpyLearner:
     weights_name = "model.npz"
+    unread_steps = 1  # its losses are plain floats
     is_main = True  # one process
 
     def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):

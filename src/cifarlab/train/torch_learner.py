@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from cifarlab.data.augment import flip_and_crop, mirror_half, random_crop
 from cifarlab.data.batches import chunks
+from cifarlab.data.transfer import DeviceRows
 from cifarlab.errors import CifarlabError
 from cifarlab.train import distributed
 from cifarlab.train.configs import OptimizerSpec
@@ -103,6 +104,9 @@ def autocast_dtype(precision: str, device_type: str):
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+UNREAD_STEPS_ON_GPU = 32
+
+
 class TorchLearner:
     """`model` is the plain module (evaluated, saved); `trained` is what the optimiser steps
     through: the same module, or its DistributedDataParallel wrapper under torchrun."""
@@ -112,6 +116,9 @@ class TorchLearner:
     def __init__(self, model: torch.nn.Module, recipe: TorchRecipe, runtime: Runtime):
         self.recipe, self.step = recipe, 0
         self.device, self.group = self._place(runtime, recipe.batch_size)
+        # A GPU runs ahead of Python until something reads a result back; reading each
+        # step's loss made every step wait for the previous one (see the loop's Learner).
+        self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
         self.memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.trained = self.model
@@ -153,16 +160,19 @@ class TorchLearner:
     def stage(self, x: np.ndarray, y: np.ndarray):
         """The training arrays as the loop should index them. On a GPU they are copied there
         once, so that each batch is gathered on the device rather than copied from host memory
-        at every step (which made a GPU step several times slower than its arithmetic)."""
+        at every step (which made a GPU step several times slower than its arithmetic), and
+        gathered by indices sent without waiting for the GPU (DeviceRows)."""
+        images = torch.from_numpy(x).to(self.device)  # on the CPU: the array itself
         if self.recipe.augment_padding is not None and self.recipe.flip == "alternate":
-            x = mirror_half(torch.from_numpy(x), self.recipe.seed).numpy()
+            images = mirror_half(images, self.recipe.seed)  # the draws are the same on every device
         if self.device.type != "cuda":
-            return x, y
-        return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+            return images.numpy(), y
+        return DeviceRows(images), DeviceRows(torch.from_numpy(y).to(self.device))
 
-    def train_step(self, x, y, lr):
+    def train_step(self, x, y, lr) -> torch.Tensor:
         """x, y: the global batch. Augmentation draws for all of it (the same on every rank),
-        then this rank trains on its slice."""
+        then this rank trains on its slice. Returns the mean loss as a 0-d tensor on the
+        device, unread (float() reads it)."""
         self.trained.train()
         inputs, targets = self._to_device(x), self._to_device(y)
         hooks = self.recipe.hooks
@@ -177,7 +187,7 @@ class TorchLearner:
         self._step_optimizer()
         self.step += 1
         hooks.after_step(self.model, self.step)
-        return self.group.sum(loss).item() / self.group.world_size
+        return self.group.sum(loss) / self.group.world_size
 
     def _augment(self, inputs: torch.Tensor) -> torch.Tensor:
         recipe = self.recipe
