@@ -185,3 +185,15 @@ def test_sweep_trials_log_their_options_and_results_for_tensorboard(learnable_fo
     events.Reload()
     assert events.PluginTagToContent("hparams")
     assert scalars(tmp_path / "s" / "hp" / "trial-0000", "hparam/test_accuracy")[0][1] > 0.5
+
+
+def test_early_imports_go_on_past_a_missing_module(monkeypatch):
+    import sys
+
+    from cifarlab.train.early_imports import import_in_background
+
+    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)  # imported by nothing else here
+    thread = import_in_background(("no_such_module_for_cifarlab", "tabnanny"))
+    thread.join(timeout=30)
+    assert not thread.is_alive() and thread.daemon
+    assert "tabnanny" in sys.modules

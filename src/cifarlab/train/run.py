@@ -14,6 +14,7 @@ from cifarlab.data.preprocess import Normalization, PreparedData, prepare
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_to_dict, resolve_steps
+from cifarlab.train.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
 from cifarlab.train.loop import best_path, fit
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
@@ -125,6 +126,7 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     if runtime is None and entry.runtime_defaults is not None:
         runtime = Runtime(**entry.runtime_defaults)
     check_run_dir(run_dir, resume)
+    import_in_background(FOR_EVERY_RUN + (FOR_TORCH_RUNS if runtime is not None else ()))  # runtime: a torch model
     seed_everything(cfg.seed)
     prepared, source = load_prepared(model, cfg, data, progress)
     cfg = resolve_steps(cfg, len(prepared.train.y))
