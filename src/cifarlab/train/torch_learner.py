@@ -117,7 +117,8 @@ class TorchLearner:
         self.recipe, self.step = recipe, 0
         self.device, self.group = self._place(runtime, recipe.batch_size)
         # A GPU runs ahead of Python until something reads a result back; reading each
-        # step's loss made every step wait for the previous one (see the loop's Learner).
+        # step's loss makes Python wait for the GPU at every step (on an H200 the loop was
+        # not measurably faster without those waits: its time goes to Python; RESULTS.md).
         self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
         self.memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
