@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable, Protocol, SupportsFloat
+from typing import Callable, NamedTuple, Protocol, SupportsFloat
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
             lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
             batch, started = schedule(step), time.perf_counter()
             loss = learner.train_step(train_x[batch], train_y[batch], lr)
-            unread.add(step + 1, loss, lr, clock.seconds(), len(batch), started)
+            unread.add(_Step(step + 1, loss, lr, clock.seconds(), len(batch), started))
             report.step()
             if not evaluates_at(step + 1, cfg):
                 if len(unread.steps) >= learner.unread_steps:
@@ -135,6 +135,15 @@ class _Clock:
         return self.before + time.perf_counter() - self.started
 
 
+class _Step(NamedTuple):
+    done: int  # steps done, this one included
+    loss: SupportsFloat  # as the learner returned it, perhaps still on the device
+    lr: float
+    seconds: float  # the run's clock after the step was queued
+    images: int
+    started: float  # perf_counter() before the step
+
+
 class _UnreadLosses:
     """Steps whose losses the learner returned but the loop has not read yet. `read` reads
     them, stops the run at a non-finite one, and logs each step; images per second are
@@ -143,20 +152,19 @@ class _UnreadLosses:
 
     def __init__(self, logs: RunLogs, state: dict, run_dir: Path):
         self.logs, self.state, self.run_dir = logs, state, run_dir
-        self.steps: list[tuple] = []
+        self.steps: list[_Step] = []
 
-    def add(self, step: int, loss: SupportsFloat, lr: float, seconds: float, images: int, started: float) -> None:
-        """`step`: steps done; `seconds`: the run's clock; `started`: perf_counter() before the step."""
-        self.steps.append((step, loss, lr, seconds, images, started))
+    def add(self, step: _Step) -> None:
+        self.steps.append(step)
 
     def read(self) -> float:
         """The last step's loss, after checking and logging every unread step."""
-        values = [float(loss) for _, loss, *_ in self.steps]
-        elapsed = max(time.perf_counter() - self.steps[0][-1], 1e-9)
-        images_per_second = sum(images for *_, images, _ in self.steps) / elapsed
-        for (step, _, lr, seconds, *_), value in zip(self.steps, values):
-            _check_finite(value, step - 1, self.state, self.run_dir)
-            self.logs.step(step, value, lr, seconds, images_per_second)
+        values = [float(step.loss) for step in self.steps]
+        elapsed = max(time.perf_counter() - self.steps[0].started, 1e-9)
+        images_per_second = sum(step.images for step in self.steps) / elapsed
+        for step, value in zip(self.steps, values):
+            _check_finite(value, step.done - 1, self.state, self.run_dir)
+            self.logs.step(step.done, value, step.lr, step.seconds, images_per_second)
         self.steps = []
         return values[-1]
 
