@@ -36,6 +36,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cifarlab.errors import CifarlabError
 from train_process import train_once  # benchmarks/ is on the path when run as a script
 
 RUN_ORIGINAL = "import airbench94; print('ACCURACY', float(airbench94.main(0)))"
@@ -106,7 +107,10 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         shutil.copy(args.original, folder / "airbench94.py")
-        write_original_data(args.data, folder)
+        try:
+            write_original_data(args.data, folder)
+        except CifarlabError as exc:
+            parser.error(str(exc))
         for seed in args.seeds:  # interleaved, so that a drifting machine is shared fairly
             original.append(run_original(folder))
             print(f"original: {original[-1]}", flush=True)
