@@ -101,6 +101,30 @@ def test_translate_tta_averages_six_views_with_the_stated_weights():
     torch.testing.assert_close(learner.logits(x.numpy()), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_a_tta_fraction_gives_the_views_to_the_least_confident_images_only():
+    torch.manual_seed(0)
+    model = FastNet(widths=(8, 8, 8)).eval()
+    x = torch.randn(10, 3, 32, 32).numpy()
+    all_views = TorchLearner(model, sgd_recipe(batch_size=4, tta=2), CPU).logits(x)
+    plain = TorchLearner(model, sgd_recipe(batch_size=4), CPU).logits(x)
+    logits = TorchLearner(model, sgd_recipe(batch_size=4, tta=2, tta_fraction=0.3), CPU).logits(x)
+    confidence = torch.softmax(plain, dim=1).amax(dim=1)
+    unsure = set(confidence.argsort()[:3].tolist())
+    for row in range(10):
+        expected = all_views[row] if row in unsure else plain[row]
+        torch.testing.assert_close(logits[row], expected, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(all_views, plain)  # the views change the logits, so the test can tell
+
+
+def test_least_confident_rows_are_sorted_and_break_ties_by_position():
+    from cifarlab.train.torch_learner import least_confident
+
+    logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 9.0]])
+    assert least_confident(logits, 0.4).tolist() == [1, 3]
+    assert least_confident(logits, 0.6).tolist() == [1, 2, 3]
+    assert least_confident(logits, 0.05).tolist() == []
+
+
 def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)

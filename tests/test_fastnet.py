@@ -49,6 +49,16 @@ def test_fastnet_trains_for_an_epoch_budget_and_evaluates_exactly(learnable_fold
     assert "reproduced exactly" in capsys.readouterr().out
 
 
+def test_a_run_with_a_tta_fraction_is_re_evaluated_exactly(learnable_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY,
+                 "--tta-fraction", "0.5"]) == 0
+    assert json.loads((run / "config.json").read_text())["config"]["tta_fraction"] == 0.5
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
 def test_target_accuracy_stops_the_run(learnable_folder, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), *TINY,
@@ -66,8 +76,10 @@ def test_bad_widths_are_rejected(capsys):
                                           (["--small-crop", "40"], "16 to 32 pixels"),
                                           (["--small-crop-epochs", "2"], "needs --small-crop SIZE"),
                                           (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative"),
-                                          (["--small-crop", "24", "--no-augment"], "drop --no-augment")])
-def test_bad_small_crops_are_one_line_errors(capsys, bad, message):
+                                          (["--small-crop", "24", "--no-augment"], "drop --no-augment"),
+                                          (["--tta-fraction", "0"], "must be in (0, 1]"),
+                                          (["--tta-fraction", "1.5"], "must be in (0, 1]")])
+def test_bad_small_crops_and_tta_fractions_are_one_line_errors(capsys, bad, message):
     assert main(["train", "fastnet", *bad]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1

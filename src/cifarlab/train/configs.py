@@ -191,6 +191,9 @@ class FastNetConfig(TorchTrainConfig):
     tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
     tta_translate: bool = option(True, "with --tta, also average over two 1-pixel diagonal shifts (6 views: "
                                         "3x the evaluation cost)")
+    tta_fraction: float = option(1.0, "with --tta, give the extra views only to this share of the test images, "
+                                      "those the plain model is least sure of; the rest keep one plain view (1: "
+                                      "all images; 0.3: 1 + 0.3 x 6 = 2.8 views per image instead of 6)")
     widths: tuple[int, ...] = option((64, 256, 256), "widths of the three conv blocks")
     bias_lr_scale: float = option(64.0, "learning-rate multiplier of the batch-norm shifts")
     whiten_bias_epochs: float = option(3.0, "train the whitening layer's bias for this many epochs, then freeze it")
@@ -218,6 +221,8 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError("--small-crop-epochs needs --small-crop SIZE")
         if self.small_crop and not self.augment:
             raise ValueError("--small-crop cuts its windows as augmentation: drop --no-augment")
+        if not 0.0 < self.tta_fraction <= 1.0:
+            raise ValueError(f"--tta-fraction must be in (0, 1], got {self.tta_fraction}")
         if self.micro_batch_size < 0:
             raise ValueError(f"--micro-batch-size must not be negative (0: whole batches), got {self.micro_batch_size}")
 

@@ -62,6 +62,7 @@ class TorchRecipe:
     channels_last: bool = False
     label_smoothing: float = 0.0
     tta: int = 0  # test-time augmentation: 0 none, 1 mirror, 2 mirror and two 1-pixel shifts
+    tta_fraction: float = 1.0  # the share of images (the least confident) that get the TTA views
     micro_batch_size: int = 0  # forward/backward in parts of this size, gradients added up (0: whole batch)
     param_groups: list[dict] | None = None  # optimiser groups with "lr_scale"/"wd_scale" (None: one group)
     hooks: StepHooks = field(default_factory=StepHooks)
@@ -93,6 +94,14 @@ def build_torch_optimizer(spec: OptimizerSpec, params):
         adam = torch.optim.Adam if spec.name == "adam" else torch.optim.AdamW
         return adam(params, lr=spec.lr, betas=(0.9, 0.999), weight_decay=spec.weight_decay)
     raise CifarlabError(f"unknown optimizer {spec.name!r}")
+
+
+def least_confident(logits: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Sorted row indices of the round(fraction x N) rows whose top softmax probability is
+    lowest (ties: the earlier row first)."""
+    confidence = torch.softmax(logits.float(), dim=1).amax(dim=1)
+    count = round(fraction * len(logits))
+    return torch.sort(torch.argsort(confidence, stable=True)[:count]).values
 
 
 def autocast_dtype(precision: str, device_type: str):
@@ -227,9 +236,25 @@ class TorchLearner:
 
     @torch.inference_mode()
     def logits(self, x: np.ndarray) -> torch.Tensor:
+        """Logits of images x (N, C, H, W). With a TTA fraction below 1, every image first gets
+        one plain view, and only the least confident share of them the TTA views (whose
+        predictions are the ones the extra views would change)."""
         self.model.eval()
-        return torch.cat([self._predict(self._to_device(x[part])).float()
+        if not self.recipe.tta or self.recipe.tta_fraction >= 1:
+            return self._logits_in_batches(x, self._predict)
+        logits = self._logits_in_batches(x, self._plain)
+        unsure = least_confident(logits, self.recipe.tta_fraction)
+        if len(unsure):
+            logits[unsure] = self._logits_in_batches(x[unsure.cpu().numpy()], self._predict)
+        return logits
+
+    def _logits_in_batches(self, x: np.ndarray, predict) -> torch.Tensor:
+        return torch.cat([predict(self._to_device(x[part])).float()
                           for part in chunks(len(x), self.recipe.eval_batch_size)])
+
+    def _plain(self, inputs: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            return self.model(inputs).float()
 
     def _autocast(self):
         return torch.autocast(self.device.type, self.autocast_dtype, enabled=self.autocast_dtype is not None)
