@@ -191,7 +191,7 @@ class FastNetConfig(TorchTrainConfig):
     tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
     tta_translate: bool = option(True, "with --tta, also average over two 1-pixel diagonal shifts (6 views: "
                                         "3x the evaluation cost)")
-    tta_fraction: float = option(1.0, "with --tta, give the extra views only to this share of the test images, "
+    tta_fraction: float = option(1.0, "with --tta, give the extra views only to this share of the evaluated images, "
                                       "those the plain model is least sure of; the rest keep one plain view (1: "
                                       "all images; 0.3: 1 + 0.3 x 6 = 2.8 views per image instead of 6)")
     widths: tuple[int, ...] = option((64, 256, 256), "widths of the three conv blocks")

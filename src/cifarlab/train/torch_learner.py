@@ -237,8 +237,8 @@ class TorchLearner:
     @torch.inference_mode()
     def logits(self, x: np.ndarray) -> torch.Tensor:
         """Logits of images x (N, C, H, W). With a TTA fraction below 1, every image first gets
-        one plain view, and only the least confident share of them the TTA views (whose
-        predictions are the ones the extra views would change)."""
+        one plain view, and only the least confident share of them the TTA views (the extra
+        views seldom change a confident prediction: benchmarks/RESULTS.md)."""
         self.model.eval()
         if not self.recipe.tta or self.recipe.tta_fraction >= 1:
             return self._logits_in_batches(x, self._predict)
