@@ -14,13 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import cifarlab.train.loop as loop  # noqa: E402
-from cifarlab.data.augment import random_crop  # noqa: E402
-from cifarlab.data.batches import chunks  # noqa: E402
-from cifarlab.train.torch_learner import TorchLearner  # noqa: E402
+import cifarlab.train.loop as loop
+from cifarlab.data.augment import random_crop
+from cifarlab.data.batches import chunks
+from cifarlab.train.torch_learner import TorchLearner
 
 KEEP, FULL, EPOCHS = float(os.environ["KEEP"]), int(os.environ["FULL"]), int(os.environ["EPOCHS"])
-RECAL = int(os.environ.get("RECAL", "0"))
 STATE = {}
 
 
@@ -30,7 +29,6 @@ class SelectiveSchedule:
         self.losses = np.full(n, np.inf)
         self.views = np.zeros(n, dtype=np.int64)
         self.seen_last = np.ones(n, dtype=bool)
-        self.plan = []  # (epoch, order)
         self.epoch, self.position, self.order = -1, 0, None
         STATE["schedule"] = self
 

@@ -1,28 +1,30 @@
 """Prototype: test-time views only for the least confident test images, by share. Usage:
 python benchmarks/prototypes/tta_share.py RUN_DIR... (benchmarks/RESULTS.md)"""
-import sys, torch, time, torch.nn.functional as F
-from pathlib import Path
-from cifarlab.train.saved_run import reload_learner, load_prepared
-from cifarlab.data.batches import chunks
-torch.set_num_threads(2)
-cache = {}
-for run in sys.argv[1:]:
-    model, cfg, record, learner, _ = reload_learner(Path(run), "cpu", 2)
-    if "p" not in cache:
-        cache["p"], _ = load_prepared(model, cfg, record["data_source"], False)
-    p = cache["p"]; y = torch.from_numpy(p.test.y)
-    learner.model.eval()
+import sys
+import time
+
+import torch
+
+from cifarlab.train.torch_learner import least_confident
+from saved_runs import saved_runs
+
+for run, learner, prepared in saved_runs(sys.argv[1:]):
+    x, y = prepared.test.x, torch.from_numpy(prepared.test.y)
     with torch.inference_mode():
-        t = time.perf_counter(); full = learner.logits(p.test.x); t_full = time.perf_counter() - t
-        t = time.perf_counter()
-        with learner._autocast():
-            plain = torch.cat([learner.model(learner._to_device(p.test.x[s])).float() for s in chunks(len(y), 250)])
-        t_plain = time.perf_counter() - t
-    acc = lambda l: (l.argmax(1) == y).float().mean().item() * 100
-    conf = F.softmax(plain, 1).max(1).values
-    out = [f"{run}: full6={acc(full):.2f} ({t_full:.1f}s) plain={acc(plain):.2f} ({t_plain:.1f}s)"]
-    for q in (0.1, 0.2, 0.3, 0.5):
-        k = int(q * len(y)); idx = torch.topk(conf, k, largest=False).indices
-        mixed = plain.clone(); mixed[idx] = full[idx]
-        out.append(f"q{q}={acc(mixed):.2f}")
+        started = time.perf_counter()
+        full = learner._logits_in_batches(x, learner._predict)
+        t_full = time.perf_counter() - started
+        started = time.perf_counter()
+        plain = learner._logits_in_batches(x, learner._plain)
+        t_plain = time.perf_counter() - started
+
+    def accuracy(logits):
+        return (logits.argmax(1) == y).float().mean().item() * 100
+
+    out = [f"{run}: full6={accuracy(full):.2f} ({t_full:.1f}s) plain={accuracy(plain):.2f} ({t_plain:.1f}s)"]
+    for share in (0.1, 0.2, 0.3, 0.5):
+        unsure = least_confident(plain, share)
+        mixed = plain.clone()
+        mixed[unsure] = full[unsure]
+        out.append(f"q{share}={accuracy(mixed):.2f}")
     print(" ".join(out), flush=True)

@@ -1,18 +1,16 @@
 """Prototype: which test-time views help, on saved runs (logits of every shifted and mirrored
 view). Usage: python benchmarks/prototypes/tta_views.py RUN_DIR... (benchmarks/RESULTS.md)"""
-import sys, itertools, torch, numpy as np, torch.nn.functional as F
-from pathlib import Path
-from cifarlab.train.saved_run import reload_learner
-from cifarlab.train.saved_run import load_prepared
+import itertools
+import sys
+
+import torch
+import torch.nn.functional as F
+
 from cifarlab.data.batches import chunks
-torch.set_num_threads(2)
-cache = {}
-for run in sys.argv[1:]:
-    model, cfg, record, learner, _ = reload_learner(Path(run), "cpu", 2)
-    if "p" not in cache:
-        cache["p"], _ = load_prepared(model, cfg, record["data_source"], False)
-    p = cache["p"]; y = torch.from_numpy(p.test.y)
-    learner.model.eval()
+from saved_runs import saved_runs
+
+for run, learner, p in saved_runs(sys.argv[1:]):
+    y = torch.from_numpy(p.test.y)
     views = {}
     with torch.inference_mode(), learner._autocast():
         for part in chunks(len(y), 250):
