@@ -183,6 +183,22 @@ def test_small_crops_for_the_first_steps_then_whole_images():
         assert learner._augment(batch).shape[-2:] == (side, side)
 
 
+def test_colour_jitter_comes_after_the_crop_and_only_when_asked():
+    batch = torch.randn(4, 3, 32, 32)
+    plain = TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(4, augment_padding=2), CPU)._augment(batch)
+    jittered = TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(4, augment_padding=2, brightness=0.2), CPU)
+    offsets = jittered._augment(batch) - plain  # same crops (drawn first), then one offset per image
+    assert float(offsets.abs().max()) > 0
+    torch.testing.assert_close(offsets, offsets[:, :1, :1, :1].expand_as(offsets))
+
+
+def test_silu_replaces_every_gelu():
+    model = FastNet(widths=(8, 8, 8), activation="silu")
+    kinds = {type(m) for m in model.modules()}
+    assert nn.SiLU in kinds and nn.GELU not in kinds
+    assert sum(isinstance(m, nn.SiLU) for m in model.modules()) == 7  # after the whitening, two per block
+
+
 def test_frozen_whitening_bias_gets_no_gradient_and_training_is_unchanged():
     """Freezing by dropping the bias's gradient (one process) trains exactly like freezing by
     lr 0 (what DDP needs): the skipped gradients fed nothing else."""

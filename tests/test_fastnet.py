@@ -78,8 +78,11 @@ def test_bad_widths_are_rejected(capsys):
                                           (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative"),
                                           (["--small-crop", "24", "--no-augment"], "drop --no-augment"),
                                           (["--tta-fraction", "0"], "must be in (0, 1]"),
-                                          (["--tta-fraction", "1.5"], "must be in (0, 1]")])
-def test_bad_small_crops_and_tta_fractions_are_one_line_errors(capsys, bad, message):
+                                          (["--tta-fraction", "1.5"], "must be in (0, 1]"),
+                                          (["--brightness", "-0.1"], "--brightness must not be negative"),
+                                          (["--contrast", "1"], "--contrast must be in [0, 1)"),
+                                          (["--brightness", "0.1", "--no-augment"], "drop --no-augment")])
+def test_bad_fastnet_options_are_one_line_errors(capsys, bad, message):
     assert main(["train", "fastnet", *bad]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1

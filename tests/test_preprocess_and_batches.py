@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cifarlab.data.augment import random_crop, random_flip
+from cifarlab.data.augment import colour_jitter, random_crop, random_flip
 from cifarlab.data.batches import BatchSchedule, chunks
 from cifarlab.data.preprocess import channel_stats, hold_out, prepare, standardize
 from cifarlab.errors import CifarlabError
@@ -182,6 +182,34 @@ def test_unchanged_size_draws_the_same_windows_as_before():
 def test_crop_larger_than_the_image_or_of_a_non_square_image_is_refused(shape, size):
     with pytest.raises(ValueError, match="crop"):
         random_crop(torch.zeros(shape), 1, size=size)
+
+def test_brightness_shifts_each_image_by_one_offset_within_its_range():
+    images = torch.randn(200, 3, 4, 4)
+    shifted = colour_jitter(images, brightness=0.3, contrast=0.0, generator=torch.Generator().manual_seed(0))
+    offsets = shifted - images
+    per_image = offsets[:, 0, 0, 0]
+    torch.testing.assert_close(offsets, per_image[:, None, None, None].expand_as(offsets))
+    assert float(per_image.abs().max()) <= 0.3 and float(per_image.min()) < -0.2 and float(per_image.max()) > 0.2
+
+
+def test_contrast_scales_each_image_about_its_own_mean():
+    images = torch.randn(200, 3, 4, 4)
+    scaled = colour_jitter(images, brightness=0.0, contrast=0.5, generator=torch.Generator().manual_seed(1))
+    means = images.mean(dim=(1, 2, 3), keepdim=True)
+    torch.testing.assert_close(scaled.mean(dim=(1, 2, 3), keepdim=True), means)
+    factors = ((scaled - means) / (images - means))[:, 0, 0, 0]
+    torch.testing.assert_close((scaled - means), (images - means) * factors[:, None, None, None])
+    assert float(factors.min()) >= 0.5 and float(factors.max()) <= 1.5 and float(factors.max() - factors.min()) > 0.7
+
+
+def test_colour_jitter_repeats_with_its_seed_and_leaves_images_alone_at_zero():
+    images = torch.randn(8, 3, 4, 4)
+    first = colour_jitter(images, 0.1, 0.1, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(first, colour_jitter(images, 0.1, 0.1, torch.Generator().manual_seed(2)))
+    generator = torch.Generator().manual_seed(3)
+    assert colour_jitter(images, 0.0, 0.0, generator) is images
+    assert torch.equal(torch.rand(1, generator=generator), torch.rand(1, generator=torch.Generator().manual_seed(3)))
+
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

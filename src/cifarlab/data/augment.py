@@ -44,6 +44,20 @@ def flip_and_crop(images: torch.Tensor, padding: int, generator: torch.Generator
     return random_crop(random_flip(images, generator), padding, generator, size)
 
 
+def colour_jitter(images: torch.Tensor, brightness: float, contrast: float,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random brightness and contrast per image, on standardised (N, C, H, W) images: add an
+    offset drawn uniformly from [-brightness, brightness] (in units of the channels' standard
+    deviation) to all channels, then scale each image about its own mean by a factor from
+    [1 - contrast, 1 + contrast]. Both 0: the images unchanged."""
+    if not brightness and not contrast:
+        return images
+    draws = torch.rand(2, images.shape[0], generator=generator, device="cpu") * 2 - 1  # both in [-1, 1)
+    offset, factor = to_device_async(draws, images.device)[:, :, None, None, None].to(images.dtype)
+    means = images.mean(dim=(1, 2, 3), keepdim=True)
+    return (images - means) * (1 + contrast * factor) + means + brightness * offset
+
+
 def mirror_half(images: torch.Tensor, seed: int) -> torch.Tensor:
     """A copy of (N, C, H, W) images with a random half of them (drawn from `seed`) mirrored:
     the starting point of alternating flips, which then mirror whole batches in odd epochs,

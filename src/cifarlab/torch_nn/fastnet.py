@@ -36,16 +36,20 @@ def identity_start_conv(c_in: int, c_out: int) -> nn.Conv2d:
     return conv
 
 
+ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU}
+
+
 class FastBlock(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__(identity_start_conv(c_in, c_out), nn.MaxPool2d(2), shift_only_batchnorm(c_out), nn.GELU(),
-                         identity_start_conv(c_out, c_out), shift_only_batchnorm(c_out), nn.GELU())
+    def __init__(self, c_in: int, c_out: int, activation: str = "gelu"):
+        act = ACTIVATIONS[activation]
+        super().__init__(identity_start_conv(c_in, c_out), nn.MaxPool2d(2), shift_only_batchnorm(c_out), act(),
+                         identity_start_conv(c_out, c_out), shift_only_batchnorm(c_out), act())
 
 
 class FastNet(nn.Module):
     """x: (B, 3, 32, 32) float32 -> logits (B, classes). Call `init_whitening` before training."""
 
-    def __init__(self, n_out: int = 10, widths: tuple[int, int, int] = (64, 256, 256)):
+    def __init__(self, n_out: int = 10, widths: tuple[int, int, int] = (64, 256, 256), activation: str = "gelu"):
         super().__init__()
         self.whiten = nn.Conv2d(3, 24, kernel_size=2, bias=True)
         self.whiten.weight.requires_grad_(False)  # fixed by the data; its bias learns (for a while)
@@ -53,9 +57,9 @@ class FastNet(nn.Module):
         self.register_buffer("whitened", torch.tensor(False))
         blocks, channels = [], 24
         for width in widths:
-            blocks.append(FastBlock(channels, width))
+            blocks.append(FastBlock(channels, width, activation))
             channels = width
-        self.blocks = nn.Sequential(nn.GELU(), *blocks)
+        self.blocks = nn.Sequential(ACTIVATIONS[activation](), *blocks)
         self.head = nn.Linear(channels, n_out, bias=False)
 
     @torch.no_grad()

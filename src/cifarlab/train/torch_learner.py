@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cifarlab.data.augment import flip_and_crop, mirror_half, random_crop
+from cifarlab.data.augment import colour_jitter, flip_and_crop, mirror_half, random_crop
 from cifarlab.data.batches import chunks
 from cifarlab.data.transfer import DeviceRows
 from cifarlab.errors import CifarlabError
@@ -59,6 +59,8 @@ class TorchRecipe:
     steps_per_epoch: int = 1  # for alternating flips
     small_crop: int = 0  # with augmentation: train on random small_crop x small_crop windows ...
     small_crop_steps: int = 0  # ... for this many first steps (cheaper steps early on)
+    brightness: float = 0.0  # with augmentation: colour jitter (data.augment.colour_jitter)
+    contrast: float = 0.0
     channels_last: bool = False
     label_smoothing: float = 0.0
     tta: int = 0  # test-time augmentation: 0 none, 1 mirror, 2 mirror and two 1-pixel shifts
@@ -203,10 +205,12 @@ class TorchLearner:
         recipe = self.recipe
         size = recipe.small_crop if self.step < recipe.small_crop_steps else None
         if recipe.flip == "random":
-            return flip_and_crop(inputs, recipe.augment_padding, self.augment_generator, size)
-        if (self.step // recipe.steps_per_epoch) % 2:  # alternating flips: staged half-mirrored, turned in odd epochs
-            inputs = inputs.flip(-1)
-        return random_crop(inputs, recipe.augment_padding, self.augment_generator, size)
+            inputs = flip_and_crop(inputs, recipe.augment_padding, self.augment_generator, size)
+        else:
+            if (self.step // recipe.steps_per_epoch) % 2:  # alternating flips: staged half-mirrored, turned in odd epochs
+                inputs = inputs.flip(-1)
+            inputs = random_crop(inputs, recipe.augment_padding, self.augment_generator, size)
+        return colour_jitter(inputs, recipe.brightness, recipe.contrast, self.augment_generator)
 
     def _accumulate_gradients(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The gradient of the batch's mean loss, in micro-batches if the recipe asks (each
