@@ -184,10 +184,10 @@ class FastNetConfig(TorchTrainConfig):
     small_crop: int = option(0, "train on random windows of this size (e.g. 24: about half the cost of a 32x32 "
                                 "image) for the first --small-crop-epochs epochs, then on whole images (0: never)")
     small_crop_epochs: float = option(0.0, "epochs trained on --small-crop windows")
-    brightness: float = option(0.0, "colour jitter: add a random offset in [-B, B] (in standard deviations) to "
-                                    "each training image (0: none)")
-    contrast: float = option(0.0, "colour jitter: scale each training image about its mean by a random factor in "
-                                  "[1 - C, 1 + C] (0: none)")
+    brightness: float = option(0.0, "colour jitter: add to each training image one random offset of up to this "
+                                    "many standard deviations, either sign (0: none)")
+    contrast: float = option(0.0, "colour jitter: scale each training image about its own mean by a random factor "
+                                  "within 1 +- this (0: none)")
     activation: str = option("gelu", "activation after the whitening layer and each batch norm", ("gelu", "silu"))
     flip: str = option("alternate", "horizontal flips of training images: random (each image with probability 1/2 "
                                  "at each step) or alternate (a seeded random half mirrored in the first epoch, "
@@ -226,9 +226,10 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError("--small-crop-epochs needs --small-crop SIZE")
         if self.small_crop and not self.augment:
             raise ValueError("--small-crop cuts its windows as augmentation: drop --no-augment")
-        if self.brightness < 0 or not 0.0 <= self.contrast < 1.0:
-            raise ValueError(f"--brightness must not be negative and --contrast must be in [0, 1), got "
-                             f"{self.brightness} and {self.contrast}")
+        if self.brightness < 0:
+            raise ValueError(f"--brightness must not be negative, got {self.brightness}")
+        if not 0.0 <= self.contrast < 1.0:
+            raise ValueError(f"--contrast must be in [0, 1), got {self.contrast}")
         if (self.brightness or self.contrast) and not self.augment:
             raise ValueError("--brightness and --contrast are augmentation: drop --no-augment")
         if not 0.0 < self.tta_fraction <= 1.0:
