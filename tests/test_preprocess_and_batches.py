@@ -183,6 +183,7 @@ def test_crop_larger_than_the_image_or_of_a_non_square_image_is_refused(shape, s
     with pytest.raises(ValueError, match="crop"):
         random_crop(torch.zeros(shape), 1, size=size)
 
+
 def test_brightness_shifts_each_image_by_one_offset_within_its_range():
     images = torch.randn(200, 3, 4, 4)
     shifted = colour_jitter(images, brightness=0.3, contrast=0.0, generator=torch.Generator().manual_seed(0))
