@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
-from cifarlab.train.registry import FASTNET_CPU
-from cifarlab.train.runtime import Runtime
+from cifarlab.train.fastnet.config import CPU
 
 BATCH = 1000
 ROWS = [((64, 256, 256), 32, True), ((64, 256, 256), 32, False), ((64, 256, 256), 28, True),
@@ -36,10 +35,8 @@ ROWS = [((64, 256, 256), 32, True), ((64, 256, 256), 32, False), ((64, 256, 256)
 
 
 def learner(widths, size: int):
-    options = {key: value for key, value in FASTNET_CPU.items() if key != "precision"}
     crop = {"small_crop": size, "small_crop_epochs": 1e9} if size != 32 else {}  # small windows at every step
-    return learner_for("fastnet", Runtime(device="cpu", precision=FASTNET_CPU["precision"]), widths=widths,
-                       **options, **crop)
+    return learner_for("fastnet", **CPU, widths=widths, **crop)
 
 
 def train_seconds(model, x, y, bias_learns: bool) -> float:

@@ -30,12 +30,11 @@ def train_once(args: list[str]) -> tuple[float, dict, dict]:
 
 
 def learner_for(model: str, runtime=None, classes: int = 10, train_size: int = 50000, **options):
-    """A learner built the way `cifarlab train MODEL` builds it (config defaults plus `options`,
-    through the model registry), for timing the library's own training step."""
+    """A learner built the way `cifarlab train MODEL` builds it (`options` resolved over the
+    model's defaults, then the model registry), for timing the library's own training step;
+    on the CPU unless `runtime` says otherwise."""
     from cifarlab.train.registry import DataShape, get_model
-    from cifarlab.train.runtime import Runtime
+    from cifarlab.train.resolve import resolve
 
-    entry = get_model(model)
-    if runtime is None and entry.runtime_defaults is not None:
-        runtime = Runtime(**{**entry.runtime_defaults, "device": "cpu"})
-    return entry.make_learner(entry.config_cls(**options), DataShape(classes, train_size), runtime)
+    cfg, resolved_runtime = resolve(model, {"device": "cpu", **options} if get_model(model).takes_runtime else options)
+    return get_model(model).make_learner(cfg, DataShape(classes, train_size), runtime or resolved_runtime)

@@ -1,5 +1,6 @@
 """`cifarlab train numpy-mlp` and `cifarlab evaluate` end to end on a tiny synthetic set."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -72,20 +73,17 @@ def test_killed_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_pa
 def test_early_stopping_rule_counts_evaluations_without_improvement():
     from cifarlab.train.configs import NumpyMLPConfig
 
-    cfg = NumpyMLPConfig(early_stop=2)
-    state = {"best_loss": float("inf"), "best_step": 0, "stale_evals": 0}
-    stops = [loop._early_stopping(state, {"test": (0.0, loss)}, cfg, step)
-             for step, loss in enumerate([3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.0], start=1)]
+    cfg, state, stops = NumpyMLPConfig(early_stop=2), loop.LoopState(), []
+    for step, loss in enumerate([3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.0], start=1):
+        state = loop.after_evaluation(state, loss, step)
+        stops.append(loop.early_stop_due(state, cfg))
     assert stops == [False, False, False, False, False, True, False]
-    assert state["best_step"] == 7  # the last call, past the stop, shows the counter resets
+    assert state.best_step == 7 and state.stale_evals == 0  # past the stop, the counter resets
 
 
 def test_early_stopping_monitors_validation_when_held_out():
-    from cifarlab.train.configs import NumpyMLPConfig
-
-    state = {"best_loss": 1.0, "best_step": 1, "stale_evals": 0}
-    loop._early_stopping(state, {"test": (0.0, 0.1), "val": (0.0, 2.0)}, NumpyMLPConfig(early_stop=1), 2)
-    assert state["best_step"] == 1 and state["stale_evals"] == 1
+    assert loop.monitored_loss({"test": (0.0, 0.1), "val": (0.0, 2.0)}) == 2.0
+    assert loop.monitored_loss({"test": (0.0, 0.1)}) == 0.1
 
 
 def test_early_stopping_run_keeps_the_best_weights(tmp_path, capsys):
@@ -123,8 +121,7 @@ def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, mon
     def with_preset():
         models = original()
         entry = models["numpy-mlp"]
-        models["numpy-mlp"] = type(entry)(entry.config_cls, entry.layout, entry.make_learner, entry.summary,
-                                          {"probe": {"momentum": 0.5, "steps": 999}})
+        models["numpy-mlp"] = dataclasses.replace(entry, presets={"probe": {"momentum": 0.5, "steps": 999}})
         return models
 
     monkeypatch.setattr(registry, "model_registry", with_preset)

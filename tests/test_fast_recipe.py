@@ -1,5 +1,6 @@
 """The fast ConvNet recipe's parts: optimiser groups, identity-start convs, lookahead averaging,
-whitening-bias freezing, and a killed fastnet run resuming to the uninterrupted result."""
+whitening-bias freezing, flips, windows, jitter, TTA, and a killed fastnet run resuming to the
+uninterrupted result. Learners are built as `cifarlab train fastnet` builds them."""
 
 import numpy as np
 import pytest
@@ -8,27 +9,37 @@ from torch import nn
 
 from cifarlab.cli.main import main
 from cifarlab.torch_nn.fastnet import FastNet, identity_start_conv
-from cifarlab.train.fast_recipe import FastRecipe, Lookahead
-from cifarlab.train.configs import OptimizerSpec
+from cifarlab.train.fastnet.lookahead import Lookahead
+from cifarlab.train.fastnet.recipe import least_confident
+from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.resolve import resolve
 from cifarlab.train.runtime import Runtime
-from cifarlab.train.torch_learner import TorchLearner, TorchRecipe, build_torch_optimizer
+from cifarlab.train.torch_learner import TorchLearner
+
+CPU = Runtime(device="cpu")
+
+
+def fastnet_learner(train_size: int = 100, **options):
+    """A fastnet learner on the CPU with `options` over the defaults (SGD, no warm-up, 10 steps)."""
+    options = {"widths": (8, 8, 8), "steps": 10, "warmup_steps": 0, "lookahead_epochs": -1.0, **options}
+    cfg, runtime = resolve("fastnet", {"device": "cpu", "precision": "fp32", **options})
+    return get_model("fastnet").make_learner(cfg, DataShape(10, train_size), runtime)
 
 
 def test_param_groups_cover_every_trainable_parameter_once():
-    model = FastNet(widths=(8, 16, 16))
-    groups = model.param_groups(bias_lr_scale=64.0)
-    grouped = [id(p) for group in groups for p in group["params"]]
-    trainable = [id(p) for p in model.parameters() if p.requires_grad]
+    learner = fastnet_learner(widths=(8, 16, 16), bias_lr_scale=64.0)
+    grouped = [id(p) for group in learner.param_groups for p in group.params]
+    trainable = [id(p) for p in learner.model.parameters() if p.requires_grad]
     assert sorted(grouped) == sorted(trainable) and len(set(grouped)) == len(grouped)
-    shifts = {id(m.bias) for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
-    assert {id(p) for p in groups[0]["params"]} == shifts and groups[0]["lr_scale"] == 64.0
-    assert not any(m.weight.requires_grad for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    shifts = {id(m.bias) for m in learner.model.modules() if isinstance(m, nn.BatchNorm2d)}
+    fast = [group for group in learner.param_groups if group.lr_scale == 64.0]
+    assert len(fast) == 1 and {id(p) for p in fast[0].params} == shifts
+    assert not any(m.weight.requires_grad for m in learner.model.modules() if isinstance(m, nn.BatchNorm2d))
 
 
 def test_weight_decay_of_a_group_is_scaled():
-    model = FastNet(widths=(8, 16, 16))
-    optimizer = build_torch_optimizer(OptimizerSpec("sgd", 0.1, 0.9, True, 1e-3), model.param_groups(64.0))
-    assert [g["weight_decay"] for g in optimizer.param_groups] == pytest.approx([1e-3 / 64, 1e-3, 1e-3])
+    learner = fastnet_learner(widths=(8, 16, 16), bias_lr_scale=64.0, weight_decay=1e-3)
+    assert [g["weight_decay"] for g in learner.optimizer.param_groups] == pytest.approx([1e-3 / 64, 1e-3, 1e-3])
 
 
 def test_identity_start_conv_passes_its_first_channels_through():
@@ -56,10 +67,14 @@ def test_lookahead_moves_weights_to_their_running_average():
 
 
 def test_whitening_bias_learns_for_the_first_epochs_only():
-    recipe = FastRecipe(steps_per_epoch=10, total_steps=50, whiten_bias_epochs=2, lookahead_epochs=-1)
-    group = {"whitening_bias": True, "lr_scale": 1.0}
-    assert recipe.lr_scale(group, 19) == 1.0 and recipe.lr_scale(group, 20) == 0.0
-    assert recipe.lr_scale({"lr_scale": 64.0}, 40) == 64.0 and recipe.lookahead is None
+    learner = fastnet_learner(whiten_bias_epochs=2, batch_size=10)  # 100 images: 10 steps an epoch
+    bias = learner.whitening_bias
+    learner.step = 19
+    assert learner.lr_scale(bias) == 1.0
+    learner.step = 20
+    assert learner.lr_scale(bias) == 0.0
+    shifts = next(group for group in learner.param_groups if group.lr_scale == 64.0)
+    assert learner.lr_scale(shifts) == 64.0 and learner.lookahead is None
 
 
 TINY = ["--widths", "8,16,16", "--epochs", "3", "--batch-size", "50", "--eval-every", "4", "--warmup-steps", "2",
@@ -80,18 +95,10 @@ def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder
                                    rtol=1e-6)
 
 
-CPU = Runtime(device="cpu")
-
-
-def sgd_recipe(batch_size: int, momentum: float = 0.0, nesterov: bool = False, **extra) -> TorchRecipe:
-    return TorchRecipe(OptimizerSpec("sgd", 0.1, momentum, nesterov), batch_size=batch_size, seed=0,
-                       eval_batch_size=batch_size, **extra)
-
-
 def test_translate_tta_averages_six_views_with_the_stated_weights():
     torch.manual_seed(0)
-    model = FastNet(widths=(8, 8, 8)).eval()
-    learner = TorchLearner(model, sgd_recipe(batch_size=4, tta=2), CPU)
+    learner = fastnet_learner(eval_batch_size=4)
+    model = learner.model.eval()
     x = torch.randn(3, 3, 32, 32)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
     with torch.no_grad():
@@ -103,11 +110,10 @@ def test_translate_tta_averages_six_views_with_the_stated_weights():
 
 def test_a_tta_fraction_gives_the_views_to_the_least_confident_images_only():
     torch.manual_seed(0)
-    model = FastNet(widths=(8, 8, 8)).eval()
     x = torch.randn(10, 3, 32, 32).numpy()
-    all_views = TorchLearner(model, sgd_recipe(batch_size=4, tta=2), CPU).logits(x)
-    plain = TorchLearner(model, sgd_recipe(batch_size=4), CPU).logits(x)
-    logits = TorchLearner(model, sgd_recipe(batch_size=4, tta=2, tta_fraction=0.3), CPU).logits(x)
+    all_views = fastnet_learner(eval_batch_size=4).logits(x)  # every learner has the same seed: the same weights
+    plain = fastnet_learner(eval_batch_size=4, tta=False).logits(x)
+    logits = fastnet_learner(eval_batch_size=4, tta_fraction=0.3).logits(x)
     confidence = torch.softmax(plain, dim=1).amax(dim=1)
     unsure = set(confidence.argsort()[:3].tolist())
     for row in range(10):
@@ -116,9 +122,16 @@ def test_a_tta_fraction_gives_the_views_to_the_least_confident_images_only():
     assert not torch.allclose(all_views, plain)  # the views change the logits, so the test can tell
 
 
-def test_least_confident_rows_are_sorted_and_break_ties_by_position():
-    from cifarlab.train.torch_learner import least_confident
+def test_without_translate_tta_averages_the_image_and_its_mirror_only():
+    torch.manual_seed(0)
+    learner = fastnet_learner(eval_batch_size=4, tta_translate=False)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = (learner.model.eval()(x) + learner.model(x.flip(-1))) / 2
+    torch.testing.assert_close(learner.logits(x.numpy()), expected, rtol=1e-5, atol=1e-5)
 
+
+def test_least_confident_rows_are_sorted_and_break_ties_by_position():
     logits = torch.tensor([[5.0, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 9.0]])
     assert least_confident(logits, 0.4).tolist() == [1, 3]
     assert least_confident(logits, 0.6).tolist() == [1, 2, 3]
@@ -130,8 +143,7 @@ def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
     x, y = rng.normal(size=(12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)
     learners = []
     for _ in range(2):
-        torch.manual_seed(0)
-        learners.append(TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(6, 0.9, True, augment_padding=2), CPU))
+        learners.append(fastnet_learner(batch_size=6, flip="random"))
     as_arrays, as_tensors = learners
     staged_x, staged_y = as_tensors.stage(x, y)  # on the CPU: the arrays themselves
     tensor_x, tensor_y = torch.from_numpy(staged_x), torch.from_numpy(staged_y)
@@ -150,7 +162,9 @@ def test_micro_batches_give_the_whole_batch_gradient():
     for micro in (0, 4):  # 4 + 4 + 2: unequal parts are weighted by their share
         torch.manual_seed(0)
         model = nn.Sequential(nn.Flatten(), nn.Linear(48, 16), nn.GELU(), nn.Linear(16, 3))
-        learners.append(TorchLearner(model, sgd_recipe(10, 0.9, True, micro_batch_size=micro), CPU))
+        cfg, runtime = resolve("mlp", {"batch_size": 10, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+                                       "nesterov": True, "micro_batch_size": micro, "device": "cpu"})
+        learners.append(TorchLearner(model, cfg, runtime))
     whole, parts = learners
     for _ in range(3):
         assert float(parts.train_step(x, y, 0.1)) == pytest.approx(float(whole.train_step(x, y, 0.1)), rel=1e-6)
@@ -160,8 +174,7 @@ def test_micro_batches_give_the_whole_batch_gradient():
 
 def test_alternating_flips_show_each_image_mirrored_in_every_other_epoch():
     x = np.arange(6 * 3 * 2 * 2, dtype=np.float32).reshape(6, 3, 2, 2)
-    learner = TorchLearner(FastNet(widths=(8, 8, 8)),
-                           sgd_recipe(3, augment_padding=0, flip="alternate", steps_per_epoch=2), CPU)
+    learner = fastnet_learner(train_size=6, batch_size=3, crop_padding=0)  # 2 steps an epoch
     staged, _ = learner.stage(x, np.zeros(6, dtype=np.int64))
     mirrored = [not np.array_equal(a, b) for a, b in zip(staged, x)]
     assert np.array_equal(staged[mirrored], x[mirrored][..., ::-1]) and 0 < sum(mirrored) < 6
@@ -171,23 +184,22 @@ def test_alternating_flips_show_each_image_mirrored_in_every_other_epoch():
     for step, turned in [(0, False), (1, False), (2, True), (3, True), (4, False)]:
         learner.step = step
         expected = batch.flip(-1) if turned else batch
-        torch.testing.assert_close(learner._augment(batch), expected)
+        torch.testing.assert_close(learner.augment(batch), expected)
 
 
 def test_small_crops_for_the_first_steps_then_whole_images():
-    learner = TorchLearner(FastNet(widths=(8, 8, 8)),
-                           sgd_recipe(4, augment_padding=2, small_crop=24, small_crop_steps=3), CPU)
+    learner = fastnet_learner(train_size=40, batch_size=4, small_crop=24, small_crop_epochs=0.3)  # 3 steps
     batch = torch.randn(4, 3, 32, 32)
     for step, side in [(0, 24), (2, 24), (3, 32), (7, 32)]:
         learner.step = step
-        assert learner._augment(batch).shape[-2:] == (side, side)
+        assert learner.augment(batch).shape[-2:] == (side, side)
 
 
 def test_colour_jitter_comes_after_the_crop_and_only_when_asked():
     batch = torch.randn(4, 3, 32, 32)
-    plain = TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(4, augment_padding=2), CPU)._augment(batch)
-    jittered = TorchLearner(FastNet(widths=(8, 8, 8)), sgd_recipe(4, augment_padding=2, brightness=0.2), CPU)
-    offsets = jittered._augment(batch) - plain  # same crops (drawn first), then one offset per image
+    plain = fastnet_learner(batch_size=4, flip="random").augment(batch)
+    jittered = fastnet_learner(batch_size=4, flip="random", brightness=0.2)
+    offsets = jittered.augment(batch) - plain  # same crops (drawn first), then one offset per image
     assert float(offsets.abs().max()) > 0
     torch.testing.assert_close(offsets, offsets[:, :1, :1, :1].expand_as(offsets))
 
@@ -205,14 +217,11 @@ def test_frozen_whitening_bias_gets_no_gradient_and_training_is_unchanged():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 8)
     learners = []
-    for distributed in (False, True):
-        torch.manual_seed(0)
-        hooks = FastRecipe(steps_per_epoch=2, total_steps=6, whiten_bias_epochs=1, lookahead_epochs=-1,
-                           distributed=distributed)
-        model = FastNet(widths=(8, 8, 8))
-        recipe = sgd_recipe(8, 0.9, True, hooks=hooks, param_groups=model.param_groups(bias_lr_scale=4.0))
-        learners.append(TorchLearner(model, recipe, CPU))
+    for _ in range(2):
+        learners.append(fastnet_learner(train_size=16, batch_size=8, whiten_bias_epochs=1, bias_lr_scale=4.0,
+                                        augment=False))
     dropped, by_lr = learners
+    by_lr.distributed = True  # freezes as under DDP: by lr 0 alone
     for step in range(6):
         assert float(dropped.train_step(x, y, 0.1)) == pytest.approx(float(by_lr.train_step(x, y, 0.1)), rel=1e-6)
         frozen = step >= 2

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from cifarlab.torch_nn.fastnet import FastNet
-from cifarlab.train.configs import OptimizerSpec
 from cifarlab.train.muon import MuonWithSGD, orthogonalize
-from cifarlab.train.torch_learner import build_torch_optimizer
+from cifarlab.train.optimizers import ParamGroup
+from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.resolve import resolve
 
 
 @pytest.mark.parametrize("shape", [(16, 72), (72, 16)])
@@ -29,7 +29,7 @@ def test_orthogonalize_keeps_the_singular_vectors_and_evens_out_the_singular_val
 def test_filter_steps_keep_each_filter_banks_norm_and_move_by_the_learning_rate():
     torch.manual_seed(0)
     weight = torch.nn.Parameter(torch.randn(8, 4, 3, 3) * 3)
-    optimizer = MuonWithSGD([{"params": [weight], "muon": True}], lr=0.1, momentum=0.9, nesterov=True,
+    optimizer = MuonWithSGD([ParamGroup([weight], muon=True)], lr=0.1, momentum=0.9, nesterov=True,
                             weight_decay=0.0, muon_momentum=0.6)
     for _ in range(3):
         weight.grad = torch.randn_like(weight)
@@ -46,7 +46,7 @@ def test_other_groups_take_exactly_torch_sgd_steps():
     torch.manual_seed(0)
     ours, reference = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
     reference.load_state_dict(ours.state_dict())
-    mine = MuonWithSGD(ours.parameters(), lr=0.1, momentum=0.85, nesterov=True, weight_decay=1e-2)
+    mine = MuonWithSGD([ParamGroup(list(ours.parameters()))], lr=0.1, momentum=0.85, nesterov=True, weight_decay=1e-2)
     sgd = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.85, nesterov=True, weight_decay=1e-2)
     for _ in range(4):
         x = torch.randn(7, 5)
@@ -59,10 +59,12 @@ def test_other_groups_take_exactly_torch_sgd_steps():
 
 
 def test_fastnet_groups_give_muon_the_filters_without_weight_decay():
-    model = FastNet(widths=(8, 16, 16))
-    groups = model.param_groups(bias_lr_scale=64.0, filter_lr_scale=0.2)
-    optimizer = build_torch_optimizer(OptimizerSpec("muon", 1.0, 0.85, True, 1e-3, muon_momentum=0.7), groups)
+    cfg, runtime = resolve("fastnet", {"widths": (8, 16, 16), "optimizer": "muon", "lr": 1.0, "muon_lr": 0.2,
+                                       "muon_momentum": 0.7, "weight_decay": 1e-3, "device": "cpu"})
+    learner = get_model("fastnet").make_learner(cfg, DataShape(10, 100), runtime)
+    model, optimizer = learner.model, learner.optimizer
     muon_groups = [g for g in optimizer.param_groups if g["muon"]]
+    assert [group.lr_scale for group in learner.param_groups if group.muon] == [pytest.approx(0.2)]
     assert len(muon_groups) == 1 and muon_groups[0]["weight_decay"] == 0.0 and muon_groups[0]["muon_momentum"] == 0.7
     filters = {id(p) for p in model.parameters() if p.requires_grad and p.dim() == 4}
     assert {id(p) for p in muon_groups[0]["params"]} == filters

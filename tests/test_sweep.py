@@ -133,10 +133,10 @@ def test_a_programming_error_in_the_storage_keeps_its_traceback(tmp_path, monkey
 def test_a_torch_experiment_may_set_the_runtime(tmp_path):
     (tmp_path / "e.toml").write_text('[experiment]\nname="x"\nmodel="mlp"\nsampler="grid"\n'
                                      '[fixed]\ndevice="cpu"\nthreads=1\n[[points]]\nlr=0.1\n')
-    from cifarlab.train.option_values import config_and_runtime
+    from cifarlab.train.resolve import resolve
 
     experiment = load_experiment(tmp_path / "e.toml")
-    cfg, runtime = config_and_runtime("mlp", {**experiment.fixed, **experiment.points[0]})
+    cfg, runtime = resolve("mlp", {**experiment.fixed, **experiment.points[0]})
     assert cfg.lr == 0.1 and runtime.device == "cpu" and runtime.threads == 1
 
 

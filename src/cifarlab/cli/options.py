@@ -55,13 +55,3 @@ def build_config(config_cls, values: dict):
         return config_cls(**values)
     except (TypeError, ValueError) as exc:
         raise CifarlabError(str(exc)) from None
-
-
-def values_from_args(config_cls, args: argparse.Namespace, preset: dict, argv: list[str]) -> dict:
-    """The field values of `config_cls`: option defaults, then the preset, then what the
-    command line gave explicitly."""
-    values = {}
-    for name in field_names(config_cls):
-        explicit = given_on_command_line(name, argv)
-        values[name] = preset[name] if name in preset and not explicit else getattr(args, name)
-    return values

@@ -1,9 +1,7 @@
 """`cifarlab train MODEL`: options generated from the model's config dataclass and the runtime.
 
-How an option reaches the network: this file builds the config (and the runtime) from the
-defaults, a preset, a config file and the command line, in that order of precedence;
-`train/registry.py` turns the config into the model and its learner; and the model's file
-(e.g. `torch_nn/mlp.py`) builds the layers.
+The flags given explicitly go to `train/resolve.py`, which layers them over the defaults, a
+preset and a config file; `train/registry.py` hands the config to the model and its learner.
 """
 
 from __future__ import annotations
@@ -13,11 +11,8 @@ import os
 from pathlib import Path
 
 from cifarlab.cli.data_cmd import DATA_HELP
-from cifarlab.cli.options import (add_config_options, build_config, field_names, given_on_command_line,
-                                  values_from_args)
+from cifarlab.cli.options import add_config_options, field_names, given_on_command_line
 from cifarlab.errors import CifarlabError
-
-BUDGET = {"steps", "epochs"}
 
 
 def register(commands) -> None:
@@ -49,30 +44,17 @@ def register(commands) -> None:
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
         add_config_options(sub, entry.config_cls, "recipe (saved with the run)")
-        if entry.runtime_defaults is not None:
+        if entry.takes_runtime:
             add_config_options(sub, Runtime, "runtime", entry.runtime_defaults)
         sub.set_defaults(handler=run_train)
 
 
 def _new_run(entry, args):
-    """(config, runtime) from the defaults, the preset, the config file and the command line."""
-    from cifarlab.cli.config_file import read_config_file
-    from cifarlab.train.configs import one_budget
-    from cifarlab.train.runtime import Runtime
+    """(config, runtime) from the defaults, the preset, the config file and the flags given."""
+    from cifarlab.train.resolve import option_types, resolve
 
-    preset = entry.presets[args.preset] if getattr(args, "preset", None) else {}
-    from_file = read_config_file(args.config, args.model, entry.config_cls) if args.config else {}
-    explicit = {name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)}
-    # a budget in the file counts as given unless the command line gives one
-    given = explicit | (set(from_file) - (BUDGET if explicit & BUDGET else set()))
-    try:
-        values = one_budget(values_from_args(entry.config_cls, args, {**preset, **from_file}, args.argv), given)
-    except ValueError as exc:
-        raise CifarlabError(str(exc)) from None
-    cfg = build_config(entry.config_cls, values)
-    if entry.runtime_defaults is None:
-        return cfg, None
-    return cfg, build_config(Runtime, values_from_args(Runtime, args, {**preset, **from_file}, args.argv))
+    given = {name: getattr(args, name) for name in option_types(args.model) if given_on_command_line(name, args.argv)}
+    return resolve(args.model, given, preset=getattr(args, "preset", None), config_file=args.config)
 
 
 def _extended(cfg, args, changed: list[str]):
@@ -81,9 +63,8 @@ def _extended(cfg, args, changed: list[str]):
     recipe hook may (fastnet's lookahead and bias freeze do)."""
     if args.steps <= cfg.steps:
         raise CifarlabError(f"--steps {args.steps} with --resume must exceed the run's {cfg.steps} steps")
-    if cfg.schedule != "constant" or args.model == "fastnet":
-        why = (f"its --schedule {cfg.schedule} depends on the total steps" if cfg.schedule != "constant"
-               else "fastnet's lookahead and whitening-bias freeze depend on the total steps")
+    why = cfg.depends_on_total_steps()
+    if why:
         raise CifarlabError(f"cannot extend {args.resume} to {args.steps} steps: {why}, so a longer run would "
                             "not continue this one; start a new run with --out")
     return dataclasses.replace(cfg, steps=args.steps, epochs=0.0)

@@ -15,11 +15,10 @@ from pathlib import Path
 from cifarlab.report.spread import batch_accuracies, batch_distribution_sentence, spread_table, verdict
 from cifarlab.report.study import STUDY_NOTES, STUDY_TABLES
 from cifarlab.train.configs import config_from_dict
-from cifarlab.train.registry import get_model
+from cifarlab.train.resolve import resolve
 from cifarlab.train.rundir import atomic_write_bytes, read_history, read_json
 from cifarlab.train.runtime import Runtime
 
-STUDY_BEST_MLP = {"hidden": (500, 500, 500), "lr": 3e-3, "batch_size": 250}
 PARTS = (1, 2, 3, 4)
 STUDY_BATCH = 200  # the study measured Table 1's test accuracy on one batch of 200 test images
 TABLE_1 = "Table 1: NumPy MLP (study part 1)"
@@ -130,7 +129,7 @@ def confusion_section(run_dir: Path, data: str | None, out_dir: Path, name: str)
 
 
 def part_numpy_mlp(out_dir, runs, budget, data, log):
-    cfg = budget.shrink(get_model("numpy-mlp").config_cls())
+    cfg = budget.shrink(resolve("numpy-mlp").config)
     results = run_seeds("numpy-mlp", cfg, budget.seeds, runs, "part1-numpy-mlp", data, log)
     return [*seeded_table(TABLE_1, results, "cifarlab train numpy-mlp"), study_batch_sentence(results, data), "",
             seeds_figure(results, out_dir, "figure1.png", "Figure 1: NumPy MLP learning curves")]
@@ -146,8 +145,7 @@ def part_mlp(out_dir, runs, budget, data, log, experiments_dir: Path):
     if budget.grid_seeds > 1:
         points = tuple({**point, "seed": seed} for point in points for seed in range(1, budget.grid_seeds + 1))
     fixed = dict(experiment.fixed)
-    entry = get_model("mlp")
-    shrunk = budget.shrink(entry.config_cls(**fixed))
+    shrunk = budget.shrink(resolve("mlp", fixed).config)
     fixed.update(steps=shrunk.steps, eval_every=shrunk.eval_every, train_eval_size=shrunk.train_eval_size)
     name = experiment.name + ("" if shrunk.steps == experiment.fixed.get("steps") and points == experiment.points
                               else f"-s{shrunk.steps}-p{len(points)}")
@@ -155,7 +153,7 @@ def part_mlp(out_dir, runs, budget, data, log, experiments_dir: Path):
     sweep_dir = runs / "part2-sweep"
     study = run_worker(experiment, default_storage(sweep_dir, name), sweep_dir, data, log=log)
     markdown, _, _ = write_results(study, out_dir)
-    results = run_seeds("mlp", budget.shrink(entry.config_cls(**STUDY_BEST_MLP)), budget.seeds, runs,
+    results = run_seeds("mlp", budget.shrink(resolve("mlp", preset="study-best").config), budget.seeds, runs,
                         "part2-mlp-best", data, log)
     seeds = f", {budget.grid_seeds} seeds each" if budget.grid_seeds > 1 else ""
     return ["### Figure 2: the MLP configurations, best first", "",
@@ -165,8 +163,8 @@ def part_mlp(out_dir, runs, budget, data, log, experiments_dir: Path):
 
 
 def part_convnet(out_dir, runs, budget, data, log):
-    cfg = budget.shrink(get_model("convnet").config_cls())
-    runtime = Runtime(precision="bf16") if budget.fast else None
+    cfg, runtime = resolve("convnet", {"precision": "bf16"} if budget.fast else {})
+    cfg = budget.shrink(cfg)
     results = run_seeds("convnet", cfg, budget.convnet_seeds, runs, "part4-convnet" + ("-bf16" if budget.fast else ""),
                         data, log, runtime)
     command = "cifarlab train convnet" + (" --precision bf16" if budget.fast else "")

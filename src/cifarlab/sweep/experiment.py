@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.option_values import coerce_option, config_and_runtime
+from cifarlab.train.resolve import coerce_option, resolve
 
 SAMPLERS = ("grid", "tpe")
 PRUNERS = ("none", "median")
@@ -64,7 +64,7 @@ def _check_points(path: Path, model: str, fixed: dict, points: tuple[dict, ...])
     """Every grid point must make a valid config: a bad one is reported before any trial runs."""
     for index, point in enumerate(points):
         try:
-            config_and_runtime(model, {**fixed, **point})
+            resolve(model, {**fixed, **point})
         except CifarlabError as exc:
             where = f"point {index + 1} ({point})" if point else "[fixed]"
             raise CifarlabError(f"{path}: {where}: {exc}") from None

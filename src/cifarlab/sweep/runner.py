@@ -137,7 +137,7 @@ def trial_options(experiment: Experiment, trial) -> dict | None:
 def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, log=print):
     import optuna
 
-    from cifarlab.train.option_values import coerce_option, config_and_runtime
+    from cifarlab.train.resolve import coerce_option, resolve
     from cifarlab.train.run import train_run
     from cifarlab.train.run_logs import TensorBoardLog
 
@@ -147,7 +147,7 @@ def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, lo
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("no queued grid point left" if options is None else "point taken")
         options = {k: coerce_option(experiment.model, k, v) for k, v in options.items()}
-        cfg, runtime = config_and_runtime(experiment.model, options)  # a bad TPE sample fails its trial alone
+        cfg, runtime = resolve(experiment.model, options)  # a bad TPE sample fails its trial alone
         run_dir = sweep_dir / experiment.name / f"trial-{trial.number:04d}"
         trial.set_user_attr("options", _json_options(options))
         trial.set_user_attr("run_dir", str(run_dir))

@@ -6,7 +6,7 @@ training images, scaled by 1/sqrt(eigenvalue), and their negatives) -> GELU -> t
 256 -> global max-pool -> linear -> x 1/9. 32x32 input: 31 -> 15 -> 7 -> 3 -> 1.
 
 What makes it train in few epochs, besides the whitening: batch norms whose scale is fixed
-at 1 (only the shift learns, at a larger learning rate: see `param_groups`), convs that
+at 1 (only the shift learns, at a larger learning rate: see train/fastnet/recipe.py), convs that
 start as identity maps on their first channels (an implicit residual path), and small
 output logits (the 1/9) that let the recipe use a large learning rate.
 """
@@ -74,24 +74,6 @@ class FastNet(nn.Module):
         filters = (eigenvectors.T / torch.sqrt(eigenvalues + WHITENING_EPS)[:, None]).reshape(12, 3, 2, 2)
         self.whiten.weight.copy_(torch.cat([filters, -filters]).to(self.whiten.weight))
         self.whitened.fill_(True)
-
-    def param_groups(self, bias_lr_scale: float, filter_lr_scale: float | None = None) -> list[dict]:
-        """Optimiser groups: batch-norm shifts learn `bias_lr_scale` times faster than the rest,
-        with their weight decay divided by the same factor (so the decay per step is equal);
-        the whitening bias has a group of its own, so that the recipe can freeze it. With
-        `filter_lr_scale` (for Muon) the conv filters form a group flagged "muon" that learns at
-        that multiple of the base rate, without weight decay."""
-        shifts = [m.bias for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
-        special = {id(p) for p in shifts} | {id(self.whiten.bias)}
-        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in special]
-        groups = [{"params": shifts, "lr_scale": bias_lr_scale, "wd_scale": 1 / bias_lr_scale},
-                  {"params": [self.whiten.bias], "lr_scale": 1.0, "wd_scale": 1.0, "whitening_bias": True}]
-        if filter_lr_scale is None:
-            return groups + [{"params": rest, "lr_scale": 1.0, "wd_scale": 1.0}]
-        filters = [p for p in rest if p.dim() == 4]
-        others = [p for p in rest if p.dim() != 4]
-        return groups + [{"params": filters, "lr_scale": filter_lr_scale, "wd_scale": 0.0, "muon": True},
-                         {"params": others, "lr_scale": 1.0, "wd_scale": 1.0}]
 
     def forward(self, x):
         features = self.blocks(self.whiten(x))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, NamedTuple, Protocol, SupportsFloat
 
@@ -68,6 +69,23 @@ def evaluates_at(done: int, cfg: TrainConfig) -> bool:
     return done == cfg.steps or bool(cfg.eval_every and done % cfg.eval_every == 0)
 
 
+@dataclass(frozen=True)
+class LoopState:
+    """Where the loop stands at its latest evaluation; saved in every checkpoint (as a dict), so
+    that --resume continues from it."""
+
+    step: int = 0  # steps done
+    best_loss: float = math.inf  # the lowest monitored loss so far (early stopping)
+    best_step: int = 0  # ... and the step it was measured at
+    stale_evals: int = 0  # evaluations since the monitored loss last improved
+    train_seconds: float = 0.0  # the loop's clock, evaluations included
+    eval_seconds: float = 0.0  # the part of it spent evaluating
+
+    @classmethod
+    def from_checkpoint(cls, values: dict) -> LoopState:
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
 def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, resume: bool = False,
         progress: bool = True, on_evaluation: Callable | None = None) -> History:
     """Train for cfg.steps, evaluating as `evaluates_at` says; returns the learning curves.
@@ -81,13 +99,13 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     train_x, train_y = learner.stage(data.train.x, data.train.y)
     schedule = BatchSchedule(len(data.train.y), cfg.batch_size, cfg.seed)
     sample = train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed)
-    history, state = _starting_point(learner, run_dir, resume)
-    logs = RunLogs(run_dir, state["step"], learner.is_main)
-    clock = _Clock(state["train_seconds"])  # started after the logs: opening TensorBoard imports torch
-    report = Progress(cfg.steps, state["step"], enabled=progress and learner.is_main, speaks=learner.is_main)
-    unread = _UnreadLosses(logs, state, run_dir)
+    history, state = starting_point(learner, run_dir, resume)
+    logs = RunLogs(run_dir, state.step, learner.is_main)
+    clock = _Clock(state.train_seconds)  # started after the logs: opening TensorBoard imports torch
+    report = Progress(cfg.steps, state.step, enabled=progress and learner.is_main, speaks=learner.is_main)
+    unread = _UnreadLosses(logs, run_dir)
     try:
-        for step in range(state["step"], cfg.steps):
+        for step in range(state.step, cfg.steps):
             lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
             batch, started = schedule(step), time.perf_counter()
             loss = learner.train_step(train_x[batch], train_y[batch], lr)
@@ -95,18 +113,19 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
             report.step()
             if not evaluates_at(step + 1, cfg):
                 if len(unread.steps) >= learner.unread_steps:
-                    unread.read()
+                    unread.read(state.step)
                 continue
-            loss = unread.read()
-            metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
-            stop = _early_stopping(state, metrics, cfg, step + 1)
+            loss = unread.read(state.step)
+            state, metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
+            state = after_evaluation(state, monitored_loss(metrics), step + 1)
             logs.evaluation(step + 1, metrics)
             _checkpoint(learner, run_dir, history, state, keep_best=bool(cfg.early_stop))
-            report.evaluation(step + 1, loss, metrics, state["train_seconds"])
+            report.evaluation(step + 1, loss, metrics, state.train_seconds)
             if on_evaluation is not None:
                 on_evaluation(step + 1, history.latest())
-            if stop or _target_reached(metrics, cfg):
-                report.write(_stop_message(cfg, state, stop))
+            stop = early_stop_due(state, cfg)
+            if stop or target_reached(metrics, cfg):
+                report.write(stop_message(cfg, state, stop))
                 break
     finally:
         report.close()
@@ -114,14 +133,13 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     return history
 
 
-def _starting_point(learner: Learner, run_dir: Path, resume: bool) -> tuple[History, dict]:
+def starting_point(learner: Learner, run_dir: Path, resume: bool) -> tuple[History, LoopState]:
     """Empty curves and a fresh loop state, or those of the checkpoint in run_dir."""
     if not resume:
-        return History(), {"step": 0, "best_loss": math.inf, "best_step": 0, "stale_evals": 0,
-                           "train_seconds": 0.0, "eval_seconds": 0.0}
-    state = learner.load(run_dir / learner.weights_name)
+        return History(), LoopState()
+    state = LoopState.from_checkpoint(learner.load(run_dir / learner.weights_name))
     history = read_history(run_dir)
-    history.truncate(state["step"])
+    history.truncate(state.step)
     return history, state
 
 
@@ -150,76 +168,85 @@ class _UnreadLosses:
     those of the whole group (from its first step's start to the read), as a GPU's steps
     overlap while their losses stay unread."""
 
-    def __init__(self, logs: RunLogs, state: dict, run_dir: Path):
-        self.logs, self.state, self.run_dir = logs, state, run_dir
+    def __init__(self, logs: RunLogs, run_dir: Path):
+        self.logs, self.run_dir = logs, run_dir
         self.steps: list[_Step] = []
 
     def add(self, step: _Step) -> None:
         self.steps.append(step)
 
-    def read(self) -> float:
-        """The last step's loss, after checking and logging every unread step."""
+    def read(self, checkpoint_step: int) -> float:
+        """The last step's loss, after checking and logging every unread step
+        (`checkpoint_step`: the step of the last checkpoint, for the message if one is not finite)."""
         values = [float(step.loss) for step in self.steps]
         elapsed = max(time.perf_counter() - self.steps[0].started, 1e-9)
         images_per_second = sum(step.images for step in self.steps) / elapsed
         for step, value in zip(self.steps, values):
-            _check_finite(value, step.done - 1, self.state, self.run_dir)
+            _check_finite(value, step.done - 1, checkpoint_step, self.run_dir)
             self.logs.step(step.done, value, step.lr, step.seconds, images_per_second)
         self.steps = []
         return values[-1]
 
 
-def _check_finite(loss: float, step: int, state: dict, run_dir: Path) -> None:
+def _check_finite(loss: float, step: int, checkpoint_step: int, run_dir: Path) -> None:
     if math.isfinite(loss):
         return
-    if state["step"] == 0:
+    if checkpoint_step == 0:
         raise CifarlabError(f"the training loss became {loss} at step {step + 1}, before the first evaluation, so "
                             "no checkpoint was written: lower --lr and start again")
     raise CifarlabError(f"the training loss became {loss} at step {step + 1}; stopped. The last good checkpoint "
-                        f"(step {state['step']}) is kept in {run_dir}: lower --lr and resume or start again")
+                        f"(step {checkpoint_step}) is kept in {run_dir}: lower --lr and resume or start again")
 
 
-def _evaluate_and_record(learner, data, sample, history: History, state: dict, clock: _Clock, done: int,
-                         lr: float) -> dict:
+def _evaluate_and_record(learner, data, sample, history: History, state: LoopState, clock: _Clock, done: int,
+                         lr: float) -> tuple[LoopState, dict]:
+    """Evaluate after `done` steps and append the metrics to the curves; the new state and the metrics."""
     started = time.perf_counter()
     metrics = evaluate_splits(learner, data, sample)
-    state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - started
+    eval_seconds = state.eval_seconds + time.perf_counter() - started
     seconds = clock.seconds()
-    history.append(step=done, lr=lr, seconds=seconds, eval_seconds=state["eval_seconds"],
+    history.append(step=done, lr=lr, seconds=seconds, eval_seconds=eval_seconds,
                    **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
                       for kind, value in (("accuracy", acc), ("loss", los))})
-    state.update(step=done, train_seconds=seconds)
-    return metrics
+    return replace(state, step=done, train_seconds=seconds, eval_seconds=eval_seconds), metrics
 
 
-def _checkpoint(learner: Learner, run_dir: Path, history: History, state: dict, keep_best: bool) -> None:
+def _checkpoint(learner: Learner, run_dir: Path, history: History, state: LoopState, keep_best: bool) -> None:
     """Curves first, then the checkpoint: a run killed in between resumes from the previous one."""
     if learner.is_main:
         write_history(run_dir, history)
-    learner.save(run_dir / learner.weights_name, state)  # learners write on the main process only
-    if keep_best and state["best_step"] == state["step"]:
-        learner.save(best_path(run_dir, learner), state)
+    learner.save(run_dir / learner.weights_name, asdict(state))  # learners write on the main process only
+    if keep_best and state.best_step == state.step:
+        learner.save(best_path(run_dir, learner), asdict(state))
 
 
-def _target_reached(metrics: dict, cfg: TrainConfig) -> bool:
+def monitored_loss(metrics: dict) -> float:
+    """The loss early stopping watches: validation if held out, else test."""
+    return metrics["val" if "val" in metrics else "test"][1]
+
+
+def target_reached(metrics: dict, cfg: TrainConfig) -> bool:
+    """--target-acc: the validation accuracy if held out, else the test accuracy, reached it."""
     return bool(cfg.target_acc) and metrics["val" if "val" in metrics else "test"][0] >= cfg.target_acc
-
-
-def _stop_message(cfg: TrainConfig, state: dict, early: bool) -> str:
-    if early:
-        return (f"early stop at step {state['step']}: no improvement for {cfg.early_stop} evaluations "
-                f"since step {state['best_step']}")
-    return f"target accuracy {cfg.target_acc:.2%} reached at step {state['step']} ({state['train_seconds']:.1f} s)"
 
 
 MIN_IMPROVEMENT = 1e-4  # a loss lower by less than this is no improvement (it is creeping, not learning)
 
 
-def _early_stopping(state: dict, metrics: dict, cfg: TrainConfig, step: int) -> bool:
-    """Track the monitored loss (validation if held out, else test); True when patience runs out."""
-    monitored = metrics["val" if "val" in metrics else "test"][1]
-    if monitored < state["best_loss"] - MIN_IMPROVEMENT:
-        state.update(best_loss=monitored, best_step=step, stale_evals=0)
-    else:
-        state["stale_evals"] += 1
-    return bool(cfg.early_stop) and state["stale_evals"] >= cfg.early_stop
+def after_evaluation(state: LoopState, loss: float, step: int) -> LoopState:
+    """The state with the best monitored loss tracked: a new best resets the count of stale evaluations."""
+    if loss < state.best_loss - MIN_IMPROVEMENT:
+        return replace(state, best_loss=loss, best_step=step, stale_evals=0)
+    return replace(state, stale_evals=state.stale_evals + 1)
+
+
+def early_stop_due(state: LoopState, cfg: TrainConfig) -> bool:
+    """--early-stop N: N evaluations in a row without improvement."""
+    return bool(cfg.early_stop) and state.stale_evals >= cfg.early_stop
+
+
+def stop_message(cfg: TrainConfig, state: LoopState, early: bool) -> str:
+    if early:
+        return (f"early stop at step {state.step}: no improvement for {cfg.early_stop} evaluations "
+                f"since step {state.best_step}")
+    return f"target accuracy {cfg.target_acc:.2%} reached at step {state.step} ({state.train_seconds:.1f} s)"

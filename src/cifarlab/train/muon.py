@@ -9,13 +9,15 @@ steps, not exactly to 1, which trains as well.
 
 As in the published airbench94_muon recipe (facts only): a filter bank (out, in, k, k) is
 orthogonalised as an (out, in*k*k) matrix; its norm is reset to sqrt(out) before each step
-instead of weight decay, so the learning rate is an angle per step; groups without
-"muon" (batch-norm shifts, whitening bias, the head) take Nesterov SGD steps with decay.
+instead of weight decay, so the learning rate is an angle per step; groups not marked `muon`
+(batch-norm shifts, whitening bias, the head) take Nesterov SGD steps with decay.
 """
 
 from __future__ import annotations
 
 import torch
+
+from cifarlab.train.optimizers import ParamGroup, torch_groups
 
 QUINTIC = (3.4445, -4.7750, 2.0315)  # Newton-Schulz coefficients published with Muon
 
@@ -35,11 +37,12 @@ def orthogonalize(matrix: torch.Tensor, iterations: int = 3) -> torch.Tensor:
 
 
 class MuonWithSGD(torch.optim.Optimizer):
-    """Groups flagged "muon": True take Muon steps with `muon_momentum`; the rest take
-    (Nesterov) SGD steps with `momentum` and their group's `weight_decay`."""
+    """Groups marked `muon` take Muon steps with `muon_momentum`; the rest take (Nesterov)
+    SGD steps with `momentum` and their group's weight decay (`weight_decay` x its wd_scale)."""
 
-    def __init__(self, params, lr: float, momentum: float, nesterov: bool, weight_decay: float,
+    def __init__(self, groups: list[ParamGroup], lr: float, momentum: float, nesterov: bool, weight_decay: float,
                  muon_momentum: float = 0.6, muon_iterations: int = 3):
+        params = [{**as_dict, "muon": group.muon} for group, as_dict in zip(groups, torch_groups(groups, weight_decay))]
         defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
                         muon_momentum=muon_momentum, muon_iterations=muon_iterations, muon=False)
         super().__init__(params, defaults)

@@ -13,7 +13,7 @@ from cifarlab.numpy_nn.dropout import Dropout
 from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
 from cifarlab.numpy_nn.optim import build_optimizer
 from cifarlab.numpy_nn.sequential import Sequential, build_mlp
-from cifarlab.train.configs import NumpyMLPConfig, OptimizerSpec
+from cifarlab.train.configs import NumpyMLPConfig
 from cifarlab.train.rundir import atomic_write_bytes
 
 EVAL_CHUNK = 5000
@@ -40,8 +40,7 @@ class NumpyLearner:
 
     def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):
         self.model = build_numpy_mlp(cfg, n_out=n_out)
-        spec = OptimizerSpec.of(cfg)
-        self.optimizer = build_optimizer(spec.name, spec.lr, spec.momentum, spec.nesterov, spec.weight_decay)
+        self.optimizer = build_optimizer(cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
         self.loss = SoftmaxCrossEntropy()
         self.params = self.model.parameters()  # the arrays themselves: updated in place
 

@@ -123,10 +123,12 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     Every check runs before the run directory is made, and a run that fails before its first
     checkpoint leaves no directory behind."""
     entry = get_model(model)
-    if runtime is None and entry.runtime_defaults is not None:
-        runtime = Runtime(**entry.runtime_defaults)
+    if runtime is None and entry.takes_runtime:
+        from cifarlab.train.resolve import resolve
+
+        runtime = resolve(model).runtime
     check_run_dir(run_dir, resume)
-    import_in_background(FOR_EVERY_RUN + (FOR_TORCH_RUNS if runtime is not None else ()))  # runtime: a torch model
+    import_in_background(FOR_EVERY_RUN + (FOR_TORCH_RUNS if entry.takes_runtime else ()))
     seed_everything(cfg.seed)
     prepared, source = load_prepared(model, cfg, data, progress)
     cfg = resolve_steps(cfg, len(prepared.train.y))

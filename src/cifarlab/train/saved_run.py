@@ -37,7 +37,7 @@ def load_run(run_dir: Path):
 
 def saved_runtime(record: dict) -> Runtime | None:
     """The runtime a run trained on (runs saved before the split kept it in the config)."""
-    if get_model(record["model"]).runtime_defaults is None:
+    if not get_model(record["model"]).takes_runtime:
         return None
     return runtime_from_dict(record.get("runtime") or record["config"])
 
