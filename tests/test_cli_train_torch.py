@@ -22,10 +22,19 @@ def train(folder, out, arguments, *extra):
 
 @pytest.mark.parametrize("arguments", [MLP, CONVNET], ids=["mlp", "convnet"])
 def test_torch_run_directory_matches_the_numpy_one(learnable_folder, tmp_path, arguments):
-    assert train(learnable_folder, tmp_path / "run", arguments) == 0
-    assert TORCH_FILES <= {p.name for p in (tmp_path / "run").iterdir()}
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert set(metrics) >= {"test_accuracy", "test_loss", "train_accuracy", "train_loss", "step"}
+    run = tmp_path / "run"
+    assert train(learnable_folder, run, arguments) == 0
+    assert TORCH_FILES <= {p.name for p in run.iterdir()}
+    metrics = json.loads((run / "metrics.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    steps = int(arguments[arguments.index("--steps") + 1])
+    every = int(arguments[arguments.index("--eval-every") + 1])
+    # one evaluation every --eval-every steps, the same curves in JSON and .npy, the last as the final metrics
+    assert history["step"] == list(range(every, steps + 1, every)) == np.load(run / "steps.npy").tolist()
+    for name in ("test_accuracy", "test_loss", "train_accuracy", "train_loss"):
+        np.testing.assert_array_equal(np.load(run / f"{name}.npy"), history[name])
+        assert metrics[name] == history[name][-1]
+    assert metrics["step"] == steps and json.loads((run / "config.json").read_text())["config"]["steps"] == steps
 
 
 def test_torch_mlp_learns_the_synthetic_set(learnable_folder, tmp_path):
@@ -33,9 +42,15 @@ def test_torch_mlp_learns_the_synthetic_set(learnable_folder, tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.8
 
 
-@pytest.mark.parametrize("norm", ["torch", "autograd", "function"])
-def test_mlp_trains_with_each_batch_norm_form(learnable_folder, tmp_path, norm):
+@pytest.mark.parametrize("norm, module", [("torch", "BatchNorm1d"), ("autograd", "BatchNormAutograd"),
+                                          ("function", "BatchNormFunctional")])
+def test_mlp_trains_with_each_batch_norm_form(learnable_folder, tmp_path, norm, module):
+    from cifarlab.train.saved_run import reload_learner
+
     assert train(learnable_folder, tmp_path / "run", MLP, "--batch-norm", norm, "--dropout", "0.1") == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.8
+    learner = reload_learner(tmp_path / "run", "cpu")[3]
+    assert [type(m).__name__ for m in learner.model.modules()].count(module) == 1  # one hidden layer, one norm
 
 
 @pytest.mark.parametrize("arguments", [MLP, CONVNET], ids=["mlp", "convnet"])

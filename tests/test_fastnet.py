@@ -103,5 +103,11 @@ def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path
     run = tmp_path / "run"
     assert main(["train", "fastnet", "--preset", "cpu85", "--data", str(learnable_folder), "--out", str(run),
                  *TINY]) == 0
-    config = json.loads((run / "config.json").read_text())["config"]
-    assert config["tta_translate"] is True and config["widths"] == [8, 16, 16] and config["batch_size"] == 50
+    record = json.loads((run / "config.json").read_text())
+    config = record["config"]
+    # the preset's own values (none of them fastnet's defaults) ...
+    assert config["optimizer"] == "muon" and config["muon_lr"] == 0.17 and config["tta_fraction"] == 0.3
+    assert config["micro_batch_size"] == 250 and config["flip"] == "alternate" and record["runtime"]["precision"] == "bf16"
+    # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 1000, 4 epochs, eval-every 0)
+    assert config["widths"] == [8, 16, 16] and config["batch_size"] == 50 and config["epochs"] == 3.0
+    assert config["eval_every"] == 3

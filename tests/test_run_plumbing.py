@@ -165,12 +165,24 @@ def test_the_course_init_has_std_1e_4():
     assert not weights["0.bias"].any() and weights["2.weight"].std() == pytest.approx(1e-4, rel=0.05)
 
 
-def test_the_study_defaults_use_the_course_pipeline():
-    from cifarlab.train.configs import ConvNetConfig, FastNetConfig, NumpyMLPConfig, TorchMLPConfig
+@pytest.mark.parametrize("model, pipeline", [("numpy-mlp", "course"), ("mlp", "course"), ("fastnet", "standardize")])
+def test_the_study_models_prepare_their_inputs_the_course_way(learnable_folder, tmp_path, model, pipeline):
+    """By default the study's models subtract the training set's per-pixel mean image from the
+    raw 0-255 pixels and nothing else (fastnet standardises per channel)."""
+    import numpy as np
 
-    assert NumpyMLPConfig().pipeline == "course" and NumpyMLPConfig().init == "course"
-    assert TorchMLPConfig().pipeline == "course" and TorchMLPConfig().init == "torch"
-    assert ConvNetConfig().pipeline == "course" and FastNetConfig().pipeline == "standardize"
+    from cifarlab.data.store import load_cifar10
+
+    budget = ["--steps", "2", "--batch-size", "50", "--eval-every", "0", "--quiet"]
+    assert train(model, learnable_folder, tmp_path / "run", *budget) == 0
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["normalization"]["pipeline"] == pipeline
+    if pipeline == "course":
+        images = load_cifar10(str(learnable_folder), progress=False).train_images
+        mean_image = np.load(tmp_path / "run" / "mean_image.npy")
+        np.testing.assert_allclose(mean_image, images.astype(np.float64).mean(axis=0), rtol=1e-5)
+    else:
+        assert not (tmp_path / "run" / "mean_image.npy").exists() and len(record["normalization"]["std"]) == 3
 
 
 def test_options_reach_the_model(learnable_folder, tmp_path):
@@ -192,8 +204,18 @@ def test_resume_refuses_a_changed_recipe_but_takes_a_runtime(mlp_run, capsys):
     assert "--lr cannot change a run being resumed" in capsys.readouterr().err
 
 
-def test_resuming_a_finished_run_with_another_thread_count_keeps_its_result(mlp_run, capsys):
-    before = json.loads((mlp_run / "metrics.json").read_text())
-    assert main(["train", "mlp", "--resume", str(mlp_run), "--threads", "1", "--device", "cpu", "--quiet"]) == 0
-    after = json.loads((mlp_run / "metrics.json").read_text())
-    assert after["test_accuracy"] == before["test_accuracy"] and after["step"] == 20
+def test_a_killed_run_resumes_with_another_thread_count_to_the_same_result(learnable_folder, tmp_path,
+                                                                          kill_after_evaluations):
+    """The runtime is chosen again on resuming; the recipe, and so the result, are the run's."""
+    import numpy as np
+
+    assert train("mlp", learnable_folder, tmp_path / "whole", *MLP, "--dropout", "0.2") == 0
+    arm, disarm = kill_after_evaluations
+    arm(2)  # dies after the step-20 curves, before its checkpoint: resumes from step 10
+    assert train("mlp", learnable_folder, tmp_path / "killed", *MLP, "--dropout", "0.2") == 130
+    disarm()
+    assert main(["train", "mlp", "--resume", str(tmp_path / "killed"), "--threads", "1", "--device", "cpu",
+                 "--quiet"]) == 0
+    for name in ("test_loss.npy", "train_accuracy.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name), rtol=1e-5)
+    assert json.loads((tmp_path / "killed" / "metrics.json").read_text())["step"] == 20

@@ -1,0 +1,114 @@
+"""Recipe options that change what a run computes: schedules, AdamW, label smoothing, dropout
+seeds, a validation hold-out; and the runtime's guards (compile, fp16 on reload, evaluate's
+tolerance across devices)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cifarlab.cli.main import main
+from cifarlab.errors import CifarlabError
+from cifarlab.train.registry import DataShape, get_model
+from cifarlab.train.resolve import resolve
+from cifarlab.train.runtime import Runtime, for_reloading
+from cifarlab.train.saved_run import compare_with_saved
+from cifarlab.train.schedules import lr_at
+from cifarlab.train.torch_learner import check_compile
+
+MLP = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10",
+       "--lr", "3e-3", "--train-eval-size", "0", "--quiet"]
+
+
+def learner(model: str, **options):
+    cfg, runtime = resolve(model, {"device": "cpu", **options})
+    return get_model(model).make_learner(cfg, DataShape(10, 100), runtime)
+
+
+def train(model, folder, out, *options):
+    return main(["train", model, "--data", str(folder), "--out", str(out), *options])
+
+
+def test_cosine_schedule_falls_from_the_peak_to_zero_after_warm_up():
+    rates = [lr_at(step, 1.0, 110, "cosine", warmup_steps=10) for step in range(110)]
+    assert rates[:10] == pytest.approx([(s + 1) / 10 for s in range(10)])
+    assert rates[10] == 1.0 and rates[60] == pytest.approx(0.5) and rates[-1] == pytest.approx(
+        0.5 * (1 + math.cos(math.pi * 99 / 100)))
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+
+
+def test_step_schedule_divides_by_ten_at_half_and_three_quarters():
+    rates = [lr_at(step, 1.0, 100, "step") for step in range(100)]
+    assert rates[49] == 1.0 and rates[50] == pytest.approx(0.1) and rates[74] == pytest.approx(0.1)
+    assert rates[75] == pytest.approx(0.01) and rates[99] == pytest.approx(0.01)
+
+
+def test_adamw_decays_the_weights_apart_from_the_gradient():
+    adam, adamw = learner("mlp", optimizer="adam", weight_decay=0.1), learner("mlp", optimizer="adamw",
+                                                                              weight_decay=0.1)
+    assert type(adamw.optimizer) is torch.optim.AdamW and type(adam.optimizer) is torch.optim.Adam
+    assert adamw.optimizer.param_groups[0]["weight_decay"] == 0.1
+    x, y = np.random.default_rng(0).normal(size=(200, 3, 32, 32)).astype(np.float32), np.arange(200) % 10
+    adam.train_step(x, y, 1e-3), adamw.train_step(x, y, 1e-3)
+    moved = [(a - b).abs().max() for a, b in zip(adam.model.parameters(), adamw.model.parameters())]
+    assert max(moved) > 0  # the same start (seed), different updates
+
+
+def test_label_smoothing_mixes_the_target_with_a_uniform_distribution():
+    logits, targets = torch.randn(6, 10), torch.arange(6)
+    smoothed = learner("fastnet", label_smoothing=0.2).loss(logits, targets)
+    log_p = torch.log_softmax(logits, dim=1)
+    expected = (0.8 * -log_p[torch.arange(6), targets] + 0.2 * -log_p.mean(dim=1)).mean()
+    torch.testing.assert_close(smoothed, expected)
+    plain = learner("fastnet", label_smoothing=0.0).loss(logits, targets)
+    torch.testing.assert_close(plain, torch.nn.functional.cross_entropy(logits, targets))
+
+
+def test_dropout_masks_follow_the_seed(learnable_folder, tmp_path):
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert train("mlp", learnable_folder, tmp_path / name, *MLP, "--dropout", "0.5", "--seed", seed) == 0
+    losses = {name: np.load(tmp_path / name / "train_loss.npy") for name in "abc"}
+    np.testing.assert_array_equal(losses["a"], losses["b"])
+    assert not np.array_equal(losses["a"], losses["c"])
+
+
+def test_numpy_dropout_masks_follow_the_seed(learnable_folder, tmp_path):
+    options = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet",
+               "--dropout", "0.5", "--pipeline", "standardize", "--init", "he", "--lr", "0.05"]
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert train("numpy-mlp", learnable_folder, tmp_path / name, *options, "--seed", seed) == 0
+    losses = {name: np.load(tmp_path / name / "train_loss.npy") for name in "abc"}
+    np.testing.assert_array_equal(losses["a"], losses["b"])
+    assert not np.array_equal(losses["a"], losses["c"])
+
+
+def test_a_validation_hold_out_is_measured_and_kept_out_of_training(learnable_folder, tmp_path, capsys):
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--val-size", "60") == 0
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["train_size"] == 300 - 60  # the learnable set has 300 training images
+    assert len(history["val_accuracy"]) == 2 and metrics["val_accuracy"] == history["val_accuracy"][-1]
+    assert "val" in capsys.readouterr().out
+
+
+def test_compile_is_refused_under_autocast_on_cuda_only():
+    with pytest.raises(CifarlabError, match="--compile with bf16/fp16"):
+        check_compile(Runtime(compile=True), "cuda", torch.bfloat16)
+    check_compile(Runtime(compile=True), "cuda", None)  # fp32: allowed
+    check_compile(Runtime(compile=True), "cpu", torch.bfloat16)  # the CPU: allowed
+
+
+def test_an_fp16_run_reloads_in_fp32_where_there_is_no_cuda():
+    assert for_reloading(Runtime(precision="fp16"), device="cpu").precision == "fp32"
+    assert for_reloading(Runtime(precision="bf16"), device="cpu").precision == "bf16"
+
+
+def test_evaluate_allows_rounding_differences_on_another_device_only():
+    saved = {"test_accuracy": 0.8000}
+    assert compare_with_saved(saved, {"test_accuracy": 0.8000}, "cpu fp32", "cpu fp32")[0]
+    assert not compare_with_saved(saved, {"test_accuracy": 0.8001}, "cpu fp32", "cpu fp32")[0]
+    assert compare_with_saved(saved, {"test_accuracy": 0.8040}, "cuda bf16", "cpu bf16")[0]
+    assert not compare_with_saved(saved, {"test_accuracy": 0.8060}, "cuda bf16", "cpu bf16")[0]
