@@ -11,8 +11,8 @@ loss, backward, optimiser) and, for the evaluation column, `logits` with the pre
 translate TTA (six views per image). Each figure is the median over --repeats timings of
 one step, after one warm-up step; rows are timed in turn, --repeats times round, so that
 a machine that drifts is shared fairly. The ratio is to the first row, the full-width
-network on whole images while the bias learns (what every epoch cost before issue 14's
-third session). A preset's cost in full-width epochs is the sum of its epochs' ratios.
+network on whole images while the bias learns (what an epoch of the published recipe's
+shape costs). A preset's cost in full-width epochs is the sum of its epochs' ratios.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def learnable_folder(tmp_path):
 
 @pytest.fixture(scope="session")
 def real_data_home(tmp_path_factory):
-    """One cache for all real-data tests, so the JPEG archive is decoded once per session."""
+    """One cache for all real-data tests, so the JPEG archive is decoded once per test run."""
     return tmp_path_factory.mktemp("real-data-home")
 
 

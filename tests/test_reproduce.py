@@ -16,6 +16,7 @@ def test_quick_reproduction_writes_every_table_and_figure(learnable_folder, tmp_
     assert report.count("| study |") == 3 and report.count("| cifarlab, min - max |") == 3
     assert report.count("| cifarlab, mean ± SD (2 seeds) |") == 2 and "| cifarlab, mean ± SD (1 seed) |" in report
     assert report.count("Verdict: the study's") == 3
+    assert report.count("Independent check:") == 3 and "45.05-48.50 %" in report
     assert "54.57%" in report and "77.75%" in report  # the study's figures beside ours
     # Table 1 measured the study's way: 50 disjoint 200-image batches of each of 2 runs
     assert re.search(r"over the \d+ disjoint batches \(a fixed random order .*\) of 2 runs, the accuracy has median "

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from cifarlab.report.spread import batch_accuracies, batch_distribution_sentence, spread_table, verdict
-from cifarlab.report.study import STUDY_NOTES, STUDY_TABLES
+from cifarlab.report.study import INDEPENDENT_CHECKS, STUDY_NOTES, STUDY_TABLES
 from cifarlab.train.configs import config_from_dict
 from cifarlab.train.resolve import resolve
 from cifarlab.train.rundir import atomic_write_bytes, read_history, read_json
@@ -84,7 +84,8 @@ def seeded_table(title: str, results: list[tuple[Path, dict]], command: str) -> 
     where = results[0][0].parent
     rows = [f"### {title}", "", f"Runs: `{where}/{results[0][0].name.rsplit('-seed', 1)[0]}-seed*` "
             f"(`{command} --seed S`, S = 1..{len(results)})", "", *spread_table(study, metrics), "",
-            verdict(study["test_accuracy"], [m["test_accuracy"] for m in metrics]), ""]
+            verdict(study["test_accuracy"], [m["test_accuracy"] for m in metrics]), "",
+            INDEPENDENT_CHECKS[title], ""]
     if title in STUDY_NOTES:
         rows += [STUDY_NOTES[title], ""]
     return rows
