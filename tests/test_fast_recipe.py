@@ -86,7 +86,7 @@ def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder
     """The lookahead average and the whitening-bias freeze are restored with the checkpoint."""
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "whole"), *TINY]) == 0
     arm, disarm = kill_after_evaluations
-    arm(3)  # dies at step 12, after the lookahead started (step 6) and the bias froze
+    arm(4)  # dies at step 16: resumes from step 12, with the lookahead average begun (step 10) and the bias frozen
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "killed"), *TINY]) == 130
     disarm()
     assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
