@@ -131,7 +131,7 @@ def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, mon
 
 
 @pytest.mark.parametrize("bad, message", [
-    (["--steps", "0"], "needs a budget: --steps or --epochs must be positive"),
+    (["--steps", "0"], "needs a budget: --steps 0 trains nothing"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
     (["--batch-size", "100000"], "batch size"),
     (["--nesterov"], "--nesterov needs"),
@@ -140,6 +140,37 @@ def test_bad_options_are_one_line_errors(learnable_folder, tmp_path, capsys, bad
     assert train(learnable_folder, tmp_path / "run", *bad) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_an_epoch_budget_of_zero_is_refused(learnable_folder, tmp_path, capsys):
+    assert main(["train", "numpy-mlp", "--data", str(learnable_folder), "--out", str(tmp_path / "run"),
+                 "--epochs", "0"]) == 2
+    assert "--epochs 0 trains nothing" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--lr", "nan"), ("--momentum", "inf"), ("--weight-decay", "-inf")])
+def test_float_options_refuse_nan_and_inf(capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "numpy-mlp", f"{flag}={value}"])
+    assert exit_info.value.code == 2 and "must be a finite number" in capsys.readouterr().err
+
+
+def test_a_config_file_refuses_nan_too(learnable_folder, tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text("lr = nan\n")
+    assert train(learnable_folder, tmp_path / "run", "--config", str(tmp_path / "bad.toml")) == 2
+    assert "option 'lr' must be a finite number" in capsys.readouterr().err
+
+
+def test_a_diverging_run_prints_only_the_nan_guards_line(learnable_folder, tmp_path):
+    """No RuntimeWarning from NumPy before cifarlab's own message (run as a user runs it)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "cifarlab", "train", "numpy-mlp", "--data", str(learnable_folder),
+               "--out", str(tmp_path / "run"), *TINY, "--lr", "1e30", "--steps", "40"]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 2
+    assert finished.stderr.count("\n") == 1 and "training loss became" in finished.stderr, finished.stderr
 
 
 def test_unparseable_hidden_sizes_are_rejected(capsys):

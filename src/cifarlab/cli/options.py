@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
 
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import parse_int_list
+
+
+def finite_float(text: str) -> float:
+    """A float option's value: nan and inf are refused (they would only surface later, deep in torch)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def _option_kwargs(field: dataclasses.Field, hint, default) -> dict:
@@ -23,7 +35,8 @@ def _option_kwargs(field: dataclasses.Field, hint, default) -> dict:
     if typing.get_origin(hint) is tuple:
         shown = ",".join(map(str, default)) or "none"
         return {"type": parse_int_list, "default": default, "metavar": "N,N,...", "help": f"{help_text} (default: {shown})"}
-    kwargs = {"type": hint, "default": default, "help": f"{help_text} (default: %(default)s)"}
+    kind = finite_float if hint is float else hint
+    kwargs = {"type": kind, "default": default, "help": f"{help_text} (default: %(default)s)"}
     if choices:
         kwargs["choices"] = choices
     return kwargs

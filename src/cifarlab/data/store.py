@@ -53,16 +53,20 @@ def cache_path(source: Path, home: Path | None = None) -> Path:
     return (home or cifarlab_home()) / "cache" / f"cifar10-v{CACHE_VERSION}-{key}"
 
 
-def _save_cache(data: CifarData, path: Path) -> None:
+def _save_cache(data: CifarData, path: Path, replace_broken: bool = False) -> None:
     """Write one .npy per array plus meta.json into a temporary directory, then rename it:
-    a reader sees either the whole entry or none."""
+    a reader sees either the whole entry or none. `replace_broken`: an unreadable entry at
+    `path` is moved aside first (and deleted), so that it is rebuilt once, not on every load."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    stale = partial.with_name(partial.name + ".stale")
     try:
         for name in ARRAYS:
             np.save(partial / f"{name}.npy", getattr(data, name))
         meta = {"classes": list(data.classes), "source": data.source}
         (partial / "meta.json").write_text(json.dumps(meta, indent=2))
+        if replace_broken and path.is_dir():
+            os.replace(path, stale)
         try:
             os.replace(partial, path)
         except OSError:
@@ -70,6 +74,7 @@ def _save_cache(data: CifarData, path: Path) -> None:
                 raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _load_cache(path: Path) -> CifarData | None:
@@ -90,6 +95,7 @@ def load_cifar10(data: str | os.PathLike | None = None, cache: bool = True, prog
     cached_file = cache_path(source)
     loaded = _load_cache(cached_file) if cached_file.exists() else None
     if loaded is None:
+        broken = cached_file.exists()
         loaded = read_source(source)
-        _save_cache(loaded, cached_file)
+        _save_cache(loaded, cached_file, replace_broken=broken)
     return loaded

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from cifarlab.data.batches import chunks
+from cifarlab.errors import CifarlabError
 from cifarlab.numpy_nn.dropout import Dropout
 from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
 from cifarlab.numpy_nn.optim import build_optimizer
@@ -51,11 +53,14 @@ class NumpyLearner:
         """Nothing to release: one process, no device."""
 
     def train_step(self, x, y, lr):
-        logits = self.model.forward(x)
-        loss = self.loss.forward(logits, y)
-        self.model.backward(self.loss.backward())
-        self.optimizer.lr = lr
-        self.optimizer.step(self.params, self.model.gradients())
+        # a diverging run overflows here; the loop's NaN guard reports it in one line, so
+        # NumPy's own warnings would only repeat it, less clearly
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = self.model.forward(x)
+            loss = self.loss.forward(logits, y)
+            self.model.backward(self.loss.backward())
+            self.optimizer.lr = lr
+            self.optimizer.step(self.params, self.model.gradients())
         return loss
 
     def evaluate(self, x, y):
@@ -80,11 +85,15 @@ class NumpyLearner:
         atomic_write_bytes(path, buffer.getvalue())
 
     def load(self, path: Path) -> dict:
-        with np.load(path, allow_pickle=False) as saved:
-            arrays = {k: saved[k] for k in saved.files}
-        self.model.load({k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")})
-        self.optimizer.load_state({k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")})
-        meta = json.loads(str(arrays["meta"]))
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = {k: saved[k] for k in saved.files}
+            self.model.load({k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")})
+            self.optimizer.load_state({k.removeprefix("optim/"): v for k, v in arrays.items()
+                                       if k.startswith("optim/")})
+            meta = json.loads(str(arrays["meta"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise CifarlabError(f"cannot read weights {path} ({type(exc).__name__}: {exc})") from None
         for dropout, state in zip(self._dropouts(), meta["rng"]):
             dropout.rng.bit_generator.state = state
         return meta["loop"]

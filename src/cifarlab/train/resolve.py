@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import tomllib
 import typing
 from pathlib import Path
@@ -62,6 +63,9 @@ def _without_replaced_budget(values: dict, layer: dict) -> dict:
     """`values` less the budget that `layer` replaces (see the module's docstring)."""
     if layer.get("steps") and layer.get("epochs"):
         raise CifarlabError("give the budget as --steps or as --epochs, not both")
+    given = [name for name in ("steps", "epochs") if name in layer]
+    if given and not any(layer[name] for name in given):
+        raise CifarlabError(f"the run needs a budget: --{given[0]} 0 trains nothing; give a positive --steps or --epochs")
     if layer.get("steps"):
         return {**values, "epochs": 0.0}
     if layer.get("epochs"):
@@ -102,6 +106,8 @@ def coerce_option(model: str, name: str, value):
         return float(value)
     if kind in (int, float, bool, str) and not isinstance(value, kind):
         raise CifarlabError(f"option {name!r} must be a {kind.__name__}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise CifarlabError(f"option {name!r} must be a finite number, got {value!r}")
     return value
 
 

@@ -73,7 +73,10 @@ def saved_normalization(run_dir: Path, record: dict) -> Normalization:
         path = run_dir / saved["mean_image"]
         if not path.is_file():
             raise CifarlabError(f"{path} not found: the run's mean image is needed to prepare its inputs")
-        return Normalization("course", np.load(path))
+        try:
+            return Normalization("course", np.load(path, allow_pickle=False))
+        except (OSError, ValueError, EOFError) as exc:
+            raise CifarlabError(f"cannot read {path} ({type(exc).__name__}: {exc})") from None
     return Normalization(pipeline, np.float32(saved["mean"]), np.float32(saved["std"]))
 
 

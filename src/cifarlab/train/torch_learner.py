@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -241,10 +242,11 @@ class TorchLearner:
     def load(self, path: Path) -> dict:
         try:
             state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain values only
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise CifarlabError(f"cannot read checkpoint {path} ({exc})") from None
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (OSError, RuntimeError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as exc:
+            first_line = str(exc).strip().split("\n")[0]
+            raise CifarlabError(f"cannot read checkpoint {path} ({type(exc).__name__}: {first_line})") from None
         # RNG states are CPU byte tensors; map_location moved them to the device with the rest
         torch.set_rng_state(state["torch_rng"].cpu())
         self.augment_generator.set_state(state["augment_rng"].cpu())
