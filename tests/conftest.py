@@ -76,4 +76,27 @@ def kill_after_evaluations(monkeypatch):
     return arm, disarm
 
 
+@pytest.fixture
+def signal_during_step(monkeypatch):
+    """`arm(step, number)`: the process sends itself signal `number` while the 0-based `step`
+    is being taken (when the loop asks for its learning rate), as a scheduler's SIGTERM or a
+    Ctrl-C would arrive in the middle of a step."""
+    import os
+    import signal
+
+    from cifarlab.train import loop
+
+    original = loop.lr_at
+
+    def arm(step: int, number: int = signal.SIGTERM):
+        def signalling_lr_at(current, *args, **kwargs):
+            if current == step:
+                os.kill(os.getpid(), number)
+            return original(current, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "lr_at", signalling_lr_at)
+
+    return arm
+
+
 __all__ = ["SHARED_JPEG", "tar_directory", "write_python_batches"]

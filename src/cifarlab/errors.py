@@ -7,3 +7,11 @@ programming error and keeps its traceback.
 
 class CifarlabError(Exception):
     """A problem the user can fix; the message says what and how."""
+
+
+class RunStopped(Exception):
+    """A run stopped on request (SIGTERM, SIGINT) after writing a checkpoint for its last step;
+    the CLI prints the message and exits with STOPPED_EXIT_STATUS."""
+
+
+STOPPED_EXIT_STATUS = 75  # EX_TEMPFAIL of sysexits.h: a temporary failure, worth running again

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from cifarlab import __version__
-from cifarlab.errors import CifarlabError
+from cifarlab.errors import STOPPED_EXIT_STATUS, CifarlabError, RunStopped
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     except CifarlabError as exc:
         print(f"cifarlab: error: {exc}", file=sys.stderr)
         return 2
+    except RunStopped as exc:
+        print(f"cifarlab: {exc}", file=sys.stderr)
+        return STOPPED_EXIT_STATUS
     except KeyboardInterrupt:
         print("cifarlab: interrupted", file=sys.stderr)
         return 130

@@ -33,6 +33,10 @@ def register(commands) -> None:
                          help="continue the interrupted run in RUN_DIR with its saved config (runtime options "
                               "such as --device and --threads may be given again; a larger --steps extends a "
                               "finished run whose learning rate is constant)")
+        sub.add_argument("--auto-resume", action="store_true",
+                         help="with --out RUN_DIR: continue the run there if it has this recipe (a job script "
+                              "re-run after a pre-emption), start it if RUN_DIR holds none, refuse if it holds "
+                              "another recipe")
         sub.add_argument("--config", metavar="FILE", type=Path,
                          help="take options from a TOML file (keys as the options below, e.g. lr = 0.003) or "
                               "from a run's config.json; options given here win over the file")
@@ -57,7 +61,7 @@ def _new_run(entry, args):
     return resolve(args.model, given, preset=getattr(args, "preset", None), config_file=args.config)
 
 
-def _extended(cfg, args, changed: list[str]):
+def _extended(cfg, args):
     """The saved config with a larger --steps, where continuing a finished run is well defined:
     every step's learning rate must not depend on the total (a constant schedule), and no
     recipe hook may (fastnet's lookahead and bias freeze do)."""
@@ -80,7 +84,7 @@ def _resumed_run(entry, args):
         raise CifarlabError(f"{args.resume} is a {model} run, not {args.model}")
     changed = [name for name in field_names(entry.config_cls) if given_on_command_line(name, args.argv)]
     if changed == ["steps"]:
-        cfg = _extended(cfg, args, changed)
+        cfg = _extended(cfg, args)
     elif changed or getattr(args, "preset", None) or args.config:
         what = "--" + changed[0].replace("_", "-") if changed else ("--preset" if args.config is None else "--config")
         raise CifarlabError(f"{what} cannot change a run being resumed: its recipe is saved in "
@@ -93,6 +97,26 @@ def _resumed_run(entry, args):
     return cfg, dataclasses.replace(runtime, **given), record
 
 
+def _auto_resumed_run(entry, args):
+    """--auto-resume: (config, runtime, resume, data) for --out, continuing the run there if
+    it has the recipe the options give."""
+    from cifarlab.train.configs import recipe_difference
+    from cifarlab.train.rundir import holds_checkpoint
+    from cifarlab.train.saved_run import load_run
+
+    if args.resume or not args.out:
+        raise CifarlabError("--auto-resume continues the run in --out RUN_DIR: give --out, not --resume")
+    cfg, runtime = _new_run(entry, args)
+    if not holds_checkpoint(args.out):
+        return cfg, runtime, False, args.data
+    model, saved, record = load_run(args.out)
+    difference = recipe_difference(saved, cfg) if model == args.model else f"a {model} run, not {args.model}"
+    if difference:
+        raise CifarlabError(f"--auto-resume: {args.out} holds a run with another recipe ({difference}): give the "
+                            "options it was started with, or another --out")
+    return saved, runtime, True, args.data or record["data_source"]
+
+
 def run_train(args) -> int:
     from cifarlab.cli.config_file import to_toml
     from cifarlab.train.registry import get_model
@@ -101,16 +125,19 @@ def run_train(args) -> int:
     from cifarlab.train.runtime import apply_threads
 
     entry = get_model(args.model)
-    if args.resume:
+    if args.auto_resume:
+        (cfg, runtime, resume, data), run_dir = _auto_resumed_run(entry, args), args.out
+    elif args.resume:
         cfg, runtime, record = _resumed_run(entry, args)
-        run_dir, data = args.resume, args.data or record["data_source"]
+        run_dir, data, resume = args.resume, args.data or record["data_source"], True
     else:
         (cfg, runtime), run_dir, data = _new_run(entry, args), args.out or default_run_dir(args.model), args.data
+        resume = False
     if args.print_config:
         print(to_toml(args.model, dataclasses.asdict(cfg), dataclasses.asdict(runtime) if runtime else None), end="")
         return 0
     apply_threads(runtime.threads if runtime else 0)
-    metrics = train_run(args.model, cfg, run_dir, data, runtime, resume=bool(args.resume),
+    metrics = train_run(args.model, cfg, run_dir, data, runtime, resume=resume,
                         progress=not args.quiet, announce=True)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports for all
         return 0

@@ -188,6 +188,18 @@ def parse_int_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def recipe_difference(saved, wanted) -> str:
+    """'' when `wanted` (a config as resolved from options, its budget perhaps in epochs) is the
+    recipe of `saved` (a run's config, its steps resolved); else the first difference in words."""
+    theirs, ours = dataclasses.asdict(saved), dataclasses.asdict(wanted)
+    if ours["epochs"] and ours["epochs"] == theirs["epochs"]:
+        theirs["steps"] = ours["steps"]  # the steps were resolved from these epochs
+    for name, value in ours.items():
+        if theirs.get(name) != value:
+            return f"{name} {theirs.get(name)!r} there, {value!r} here"
+    return ""
+
+
 def config_to_dict(config) -> dict:
     return dataclasses.asdict(config)
 

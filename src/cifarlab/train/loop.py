@@ -17,12 +17,13 @@ import numpy as np
 
 from cifarlab.data.batches import BatchSchedule
 from cifarlab.data.preprocess import PreparedData
-from cifarlab.errors import CifarlabError
+from cifarlab.errors import CifarlabError, RunStopped
 from cifarlab.train.configs import TrainConfig
 from cifarlab.train.progress import Progress
 from cifarlab.train.run_logs import RunLogs
 from cifarlab.train.rundir import History, read_history, write_history
 from cifarlab.train.schedules import lr_at
+from cifarlab.train.stop_requests import StopRequests
 
 
 class Learner(Protocol):
@@ -42,6 +43,8 @@ class Learner(Protocol):
     def load(self, path: Path) -> dict: ...
     def close(self, finished: bool = True) -> None:
         """Release what the learner holds (a torchrun process group); `finished`: it ended normally."""
+    def any_rank(self, flag: bool) -> bool:
+        """`flag` on any process (under torchrun the processes must stop at the same step)."""
 
 
 def train_eval_indices(n: int, size: int, seed: int) -> np.ndarray:
@@ -94,43 +97,84 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     rate are functions of the step, and the learner restores its RNG states, so the run
     ends exactly as an uninterrupted one would. `on_evaluation(step, latest_metrics)` is
     called after each checkpoint (a sweep reports to its pruner there, and may raise).
-    Every step is logged to steps.csv and TensorBoard (see run_logs).
+    Every step is logged to steps.csv and TensorBoard (see run_logs). On SIGTERM or SIGINT
+    the step under way is finished and checkpointed, and RunStopped is raised.
     """
     train_x, train_y = learner.stage(data.train.x, data.train.y)
     schedule = BatchSchedule(len(data.train.y), cfg.batch_size, cfg.seed)
-    sample = train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed)
     history, state = starting_point(learner, run_dir, resume)
     logs = RunLogs(run_dir, state.step, learner.is_main)
-    clock = _Clock(state.train_seconds)  # started after the logs: opening TensorBoard imports torch
-    report = Progress(cfg.steps, state.step, enabled=progress and learner.is_main, speaks=learner.is_main)
-    unread = _UnreadLosses(logs, run_dir)
+    run = _Run(learner, data, cfg, run_dir, history, logs, _UnreadLosses(logs, run_dir),
+               clock=_Clock(state.train_seconds),  # started after the logs: opening TensorBoard imports torch
+               report=Progress(cfg.steps, state.step, enabled=progress and learner.is_main, speaks=learner.is_main),
+               sample=train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed),
+               on_evaluation=on_evaluation)
     try:
-        for step in range(state.step, cfg.steps):
-            lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
-            batch, started = schedule(step), time.perf_counter()
-            loss = learner.train_step(train_x[batch], train_y[batch], lr)
-            unread.add(_Step(step + 1, loss, lr, clock.seconds(), len(batch), started))
-            report.step()
-            if not evaluates_at(step + 1, cfg):
-                if len(unread.steps) >= learner.unread_steps:
-                    unread.read(state.step)
-                continue
-            loss = unread.read(state.step)
-            state, metrics = _evaluate_and_record(learner, data, sample, history, state, clock, step + 1, lr)
-            state = after_evaluation(state, monitored_loss(metrics), step + 1)
-            logs.evaluation(step + 1, metrics)
-            _checkpoint(learner, run_dir, history, state, keep_best=bool(cfg.early_stop))
-            report.evaluation(step + 1, loss, metrics, state.train_seconds)
-            if on_evaluation is not None:
-                on_evaluation(step + 1, history.latest())
-            stop = early_stop_due(state, cfg)
-            if stop or target_reached(metrics, cfg):
-                report.write(stop_message(cfg, state, stop))
-                break
+        with StopRequests() as stop:
+            for step in range(state.step, cfg.steps):
+                lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
+                batch, started = schedule(step), time.perf_counter()
+                loss = learner.train_step(train_x[batch], train_y[batch], lr)
+                run.unread.add(_Step(step + 1, loss, lr, run.clock.seconds(), len(batch), started))
+                run.report.step()
+                if evaluates_at(step + 1, cfg):
+                    state, finished = _evaluation_point(run, state, step + 1, lr)
+                    if finished:
+                        break
+                elif len(run.unread.steps) >= learner.unread_steps:
+                    run.unread.read(state.step)
+                if step + 1 < cfg.steps and learner.any_rank(stop.signal_name is not None):
+                    _stop_after(run, state, step + 1, stop.signal_name or "a signal on another process")
     finally:
-        report.close()
+        run.report.close()
         logs.close()
     return history
+
+
+@dataclass
+class _Run:
+    """What the loop's helpers share within one call of `fit`."""
+
+    learner: Learner
+    data: PreparedData
+    cfg: TrainConfig
+    run_dir: Path
+    history: History
+    logs: RunLogs
+    unread: _UnreadLosses
+    clock: _Clock
+    report: Progress
+    sample: np.ndarray  # the training images of the train metrics
+    on_evaluation: Callable | None
+
+
+def _evaluation_point(run: _Run, state: LoopState, done: int, lr: float) -> tuple[LoopState, bool]:
+    """Evaluate, checkpoint and report after `done` steps; (the new state, whether the run stops here)."""
+    loss = run.unread.read(state.step)
+    state, metrics = _evaluate_and_record(run, state, done, lr)
+    state = after_evaluation(state, monitored_loss(metrics), done)
+    run.logs.evaluation(done, metrics)
+    _checkpoint(run.learner, run.run_dir, run.history, state, keep_best=bool(run.cfg.early_stop))
+    run.report.evaluation(done, loss, metrics, state.train_seconds)
+    if run.on_evaluation is not None:
+        run.on_evaluation(done, run.history.latest())
+    stop = early_stop_due(state, run.cfg)
+    if stop or target_reached(metrics, run.cfg):
+        run.report.write(stop_message(run.cfg, state, stop))
+        return state, True
+    return state, False
+
+
+def _stop_after(run: _Run, state: LoopState, done: int, signal_name: str) -> None:
+    """Checkpoint the step just taken (unless an evaluation just did) and raise RunStopped."""
+    if state.step != done:
+        if run.unread.steps:
+            run.unread.read(state.step)
+        state = replace(state, step=done, train_seconds=run.clock.seconds())
+        _checkpoint(run.learner, run.run_dir, run.history, state, keep_best=False)
+    raise RunStopped(f"stopped by {signal_name} after step {done} of {run.cfg.steps}; its checkpoint is in "
+                     f"{run.run_dir}: continue it with --resume {run.run_dir} (or run the same command with "
+                     "--auto-resume)")
 
 
 def starting_point(learner: Learner, run_dir: Path, resume: bool) -> tuple[History, LoopState]:
@@ -198,16 +242,15 @@ def _check_finite(loss: float, step: int, checkpoint_step: int, run_dir: Path) -
                         f"(step {checkpoint_step}) is kept in {run_dir}: lower --lr and resume or start again")
 
 
-def _evaluate_and_record(learner, data, sample, history: History, state: LoopState, clock: _Clock, done: int,
-                         lr: float) -> tuple[LoopState, dict]:
+def _evaluate_and_record(run: _Run, state: LoopState, done: int, lr: float) -> tuple[LoopState, dict]:
     """Evaluate after `done` steps and append the metrics to the curves; the new state and the metrics."""
     started = time.perf_counter()
-    metrics = evaluate_splits(learner, data, sample)
+    metrics = evaluate_splits(run.learner, run.data, run.sample)
     eval_seconds = state.eval_seconds + time.perf_counter() - started
-    seconds = clock.seconds()
-    history.append(step=done, lr=lr, seconds=seconds, eval_seconds=eval_seconds,
-                   **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
-                      for kind, value in (("accuracy", acc), ("loss", los))})
+    seconds = run.clock.seconds()
+    run.history.append(step=done, lr=lr, seconds=seconds, eval_seconds=eval_seconds,
+                       **{f"{split}_{kind}": value for split, (acc, los) in metrics.items()
+                          for kind, value in (("accuracy", acc), ("loss", los))})
     return replace(state, step=done, train_seconds=seconds, eval_seconds=eval_seconds), metrics
 
 

@@ -16,7 +16,7 @@ from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
 from cifarlab.numpy_nn.optim import build_optimizer
 from cifarlab.numpy_nn.sequential import Sequential, build_mlp
 from cifarlab.train.configs import NumpyMLPConfig
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.train.rundir import WEIGHTS, atomic_write_bytes
 
 EVAL_CHUNK = 5000
 
@@ -36,7 +36,7 @@ def predict_logits(model: Sequential, x: np.ndarray) -> np.ndarray:
 
 
 class NumpyLearner:
-    weights_name = "model.npz"
+    weights_name = WEIGHTS["numpy"]
     unread_steps = 1  # its losses are plain floats
     is_main = True  # one process
 
@@ -51,6 +51,9 @@ class NumpyLearner:
 
     def close(self, finished: bool = True) -> None:
         """Nothing to release: one process, no device."""
+
+    def any_rank(self, flag: bool) -> bool:
+        return flag  # one process
 
     def train_step(self, x, y, lr):
         # a diverging run overflows here; the loop's NaN guard reports it in one line, so

@@ -27,6 +27,12 @@ import numpy as np
 from cifarlab.errors import CifarlabError
 
 CURVES = ("train_accuracy", "train_loss", "test_accuracy", "test_loss")
+WEIGHTS = {"numpy": "model.npz", "torch": "checkpoint.pt"}  # the checkpoint's file name, by engine
+
+
+def holds_checkpoint(run_dir: Path) -> bool:
+    """Whether `run_dir` holds a run that got as far as its first checkpoint."""
+    return (run_dir / "config.json").is_file() and any((run_dir / name).is_file() for name in WEIGHTS.values())
 
 
 @dataclass

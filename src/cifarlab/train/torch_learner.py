@@ -25,7 +25,7 @@ from cifarlab.errors import CifarlabError
 from cifarlab.train import distributed
 from cifarlab.train.optimizers import ParamGroup, build_optimizer
 from cifarlab.train.runtime import Runtime
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.train.rundir import WEIGHTS, atomic_write_bytes
 
 
 def pick_device(name: str) -> str:
@@ -64,7 +64,7 @@ class TorchLearner:
     """`model` is the plain module (evaluated, saved); `trained` is what the optimiser steps
     through: the same module, or its DistributedDataParallel wrapper under torchrun."""
 
-    weights_name = "checkpoint.pt"
+    weights_name = WEIGHTS["torch"]
 
     def __init__(self, model: torch.nn.Module, cfg, runtime: Runtime, channels_last: bool = False):
         self.cfg, self.step = cfg, 0
@@ -257,6 +257,12 @@ class TorchLearner:
             self.scaler.load_state_dict(state["scaler"])
         self.step = state["loop"]["step"]
         return state["loop"]
+
+    def any_rank(self, flag: bool) -> bool:
+        """`flag` on any rank; under torchrun every rank asks at every step, so they agree."""
+        if not self.group.active:
+            return flag
+        return bool(self.group.sum(torch.tensor([float(flag)], device=self.device)).item())
 
     def close(self, finished: bool = True) -> None:
         """`finished`: the run ended normally on every rank, so the ranks can leave together."""
