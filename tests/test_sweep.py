@@ -180,3 +180,20 @@ def test_a_killed_worker_is_resumed_and_no_trial_is_lost(learnable_folder, tmp_p
     assert trials[0].state == TrialState.FAIL
     completed = [t.user_attrs["point"] for t in trials if t.state == TrialState.COMPLETE]
     assert sorted(completed) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("through", ["--storage", "CIFARLAB_STORAGE"])
+def test_an_unreachable_storage_is_named_without_its_password(learnable_folder, tmp_path, monkeypatch, capsys, through):
+    secret = "S3cret-Pw-4711"
+    url = f"postgresql+psycopg2://alice:{secret}@127.0.0.1:1/cifarlab"
+    exp = write_grid(tmp_path / "e.toml", "unreachable", [{"lr": 0.05}])
+    arguments = ["sweep", str(exp), "--data", str(learnable_folder), "--sweep-dir", str(tmp_path / "s"),
+                 "--db-patience", "0"]
+    if through == "--storage":
+        arguments += ["--storage", url]
+    else:
+        monkeypatch.setenv("CIFARLAB_STORAGE", url)
+    assert main(arguments) == 2
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err and "storage postgresql+psycopg2://alice:***@127.0.0.1:1/cifarlab" in captured.out
+    assert "unreachable" in captured.err

@@ -161,3 +161,25 @@ def test_a_worker_against_a_stopped_server_says_so_within_its_patience(postgres_
     assert len(errors) == 1 and "unreachable for 3 s (--db-patience)" in errors[0], finished.stderr
     assert "Traceback" not in finished.stdout + finished.stderr
     assert time.monotonic() - started < 60
+
+
+def files_holding(root: Path, secret: str) -> list[str]:
+    return [str(path) for path in root.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
+
+
+def test_a_password_in_the_storage_url_is_never_shown_or_written(postgres_server, learnable_folder, tmp_path):
+    """The server trusts 127.0.0.1, so any password connects: the worker runs its whole sweep with it."""
+    secret = "S3cret-Pw-4711"
+    url = postgres_server.url.replace("://cifarlab@", f"://cifarlab:{secret}@")
+    exp = write_grid(tmp_path / "pg.toml", "secret", [{"lr": 0.05}], steps=20)
+    sweeps = tmp_path / "sweeps"
+    finished = subprocess.run([sys.executable, "-m", "cifarlab", "sweep", str(exp), "--data", str(learnable_folder),
+                               "--sweep-dir", str(sweeps)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "CIFARLAB_STORAGE": url})
+    assert finished.returncode == 0, finished.stderr
+    output = finished.stdout + finished.stderr
+    assert secret not in output and "cifarlab:***@127.0.0.1" in output
+    assert files_holding(sweeps, secret) == [] and list(sweeps.rglob("metrics.json"))
+    study = optuna.load_study(study_name="secret", storage=postgres_server.url)
+    assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE]
+    assert secret not in str([t.user_attrs for t in study.get_trials()] + [study.user_attrs])

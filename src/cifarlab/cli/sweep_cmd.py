@@ -7,7 +7,9 @@ from pathlib import Path
 from cifarlab.cli.data_cmd import DATA_HELP
 
 STORAGE_HELP = ("Optuna storage: any SQLAlchemy URL, e.g. postgresql+psycopg2://user@host/db so that workers "
-                "on several machines share one study (default: sqlite file SWEEP_DIR/STUDY.db)")
+                "on several machines share one study (default: $CIFARLAB_STORAGE, else the sqlite file "
+                "SWEEP_DIR/STUDY.db). Keep passwords off the command line: ~/.pgpass, PGPASSWORD or "
+                "CIFARLAB_STORAGE; a password in the URL is shown as *** wherever cifarlab prints it")
 
 
 def register(commands) -> None:
@@ -55,15 +57,16 @@ def run_sweep(args) -> int:
     from cifarlab.data.store import resolve_source
     from cifarlab.sweep.experiment import load_experiment
     from cifarlab.sweep.results import write_results
-    from cifarlab.sweep.runner import default_storage, run_worker
+    from cifarlab.sweep.runner import run_worker
+    from cifarlab.sweep.storage_url import masked, storage_url
 
     check_patience(args.db_patience)
     experiment = load_experiment(args.experiment)
     resolve_source(args.data)  # a bad data path fails here once, not in every trial
-    storage = args.storage or default_storage(args.sweep_dir, experiment.name)
+    storage = storage_url(args.storage, args.sweep_dir, experiment.name)
     print(f"sweep {experiment.name}: {experiment.model}, {experiment.sampler} "
           f"({len(experiment.points) if experiment.sampler == 'grid' else experiment.trials} trials), "
-          f"objective {experiment.objective}, storage {storage}")
+          f"objective {experiment.objective}, storage {masked(storage)}")
     study = run_worker(experiment, storage, args.sweep_dir, args.data, args.heartbeat, args.seed,
                        db_patience=args.db_patience)
     markdown, md_path, csv_path = write_results(study, args.sweep_dir)
@@ -77,16 +80,17 @@ def run_results(args) -> int:
     from cifarlab.errors import CifarlabError
     from cifarlab.sweep.results import write_results
     from cifarlab.sweep.patient_storage import Patience
-    from cifarlab.sweep.runner import default_storage, open_storage
+    from cifarlab.sweep.runner import open_storage
+    from cifarlab.sweep.storage_url import masked, storage_url
 
     check_patience(args.db_patience)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = args.storage or default_storage(args.sweep_dir, args.study)
+    url = storage_url(args.storage, args.sweep_dir, args.study)
     try:
         study = optuna.load_study(study_name=args.study,
                                   storage=open_storage(url, heartbeat=None, patience=Patience(args.db_patience)))
     except KeyError:
-        raise CifarlabError(f"no study {args.study!r} in {url}: pass --storage or --sweep-dir") from None
+        raise CifarlabError(f"no study {args.study!r} in {masked(url)}: pass --storage or --sweep-dir") from None
     markdown, md_path, csv_path = write_results(study, args.sweep_dir)
     print(markdown + f"written: {md_path}, {csv_path}")
     return 0

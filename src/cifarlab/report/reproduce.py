@@ -139,7 +139,8 @@ def part_numpy_mlp(out_dir, runs, budget, data, log):
 def part_mlp(out_dir, runs, budget, data, log, experiments_dir: Path):
     from cifarlab.sweep.experiment import load_experiment
     from cifarlab.sweep.results import write_results
-    from cifarlab.sweep.runner import default_storage, run_worker
+    from cifarlab.sweep.runner import run_worker
+    from cifarlab.sweep.storage_url import default_storage
 
     experiment = load_experiment(experiments_dir / "study-figure2.toml")
     points = experiment.points[: budget.grid_points] if budget.grid_points else experiment.points

@@ -49,7 +49,9 @@ class Patience:
     MAX_PAUSE = 15.0
 
     def __init__(self, seconds: float, log: Callable[[str], None] = print, sleep: Callable = time.sleep):
-        self.seconds, self.log, self.sleep = seconds, log, sleep
+        self.seconds, self.sleep = seconds, sleep
+        self.hide: Callable[[str], str] = lambda text: text  # a storage sets it to mask its URL's password
+        self.log = lambda line: log(self.hide(line))
         self.failure: str | None = None  # why it gave up; every later call then fails at once
 
     def call(self, what: str, attempt: Callable[[int], object]):
@@ -66,9 +68,9 @@ class Patience:
                 now = time.monotonic()
                 deadline = deadline or now + self.seconds
                 if now >= deadline:
-                    self.failure = (f"the sweep database was unreachable for {self.seconds:g} s (--db-patience) "
-                                    f"during {what} ({first_line(exc)}); start the worker again once it is back: "
-                                    "the sweep continues where it stopped")
+                    self.failure = self.hide(f"the sweep database was unreachable for {self.seconds:g} s "
+                                             f"(--db-patience) during {what} ({first_line(exc)}); start the worker "
+                                             "again once it is back: the sweep continues where it stopped")
                     raise DatabaseUnavailable(self.failure) from None
                 pause = min(self.MAX_PAUSE, 0.5 * 2 ** failures, deadline - now)
                 failures += 1
@@ -97,7 +99,10 @@ class PatientRDBStorage(optuna.storages.RDBStorage):
     checked before use, so that the pool drops the ones a server restart killed)."""
 
     def __init__(self, url: str, patience: Patience, **kwargs):
+        from cifarlab.sweep.storage_url import hide_password
+
         self.patience = patience
+        patience.hide = lambda text: hide_password(text, url)
         kwargs["engine_kwargs"] = {"pool_pre_ping": True, **kwargs.get("engine_kwargs", {})}
         patience.call("connecting", lambda _: optuna.storages.RDBStorage.__init__(self, url, **kwargs))
 

@@ -20,15 +20,11 @@ from pathlib import Path
 from cifarlab.errors import CifarlabError
 from cifarlab.sweep.experiment import Experiment
 from cifarlab.sweep.patient_storage import DatabaseUnavailable, Patience, PatientRDBStorage
+from cifarlab.sweep.storage_url import default_storage, hide_password, masked
 
 MAX_RETRIES = 2
 RESULT_KEYS = ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss")
 READY_ATTR = "grid_queued"
-
-
-def default_storage(sweep_dir: Path, name: str) -> str:
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(sweep_dir / f'{name}.db').resolve()}"
 
 
 @contextlib.contextmanager
@@ -68,8 +64,8 @@ def open_storage(url: str, heartbeat: int | None, patience: Patience | None = No
                         max_retry=MAX_RETRIES))
         except storage_errors as exc:
             if attempt == attempts - 1 or type(exc).__name__ not in RETRIED_ERRORS:
-                first_line = f"{type(exc).__name__}: {exc}".split("\n")[0]
-                raise CifarlabError(f"cannot open sweep storage {url} ({first_line})") from None
+                first_line = hide_password(f"{type(exc).__name__}: {exc}".split("\n")[0], url)
+                raise CifarlabError(f"cannot open sweep storage {masked(url)} ({first_line})") from None
             time.sleep(0.5 * (attempt + 1))
 
 
