@@ -54,8 +54,11 @@ def mean_image(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
 
 def subtract_mean_image(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """uint8 images -> float32 on the raw 0-255 scale minus the mean image in the same layout
-    (no division)."""
-    return images.astype(np.float32) - mean
+    (no division). In place on the one float32 copy: `astype(...) - mean` would hold two
+    (1.2 GB at once for the training set: the default NumPy run peaked at 1.62 GB resident)."""
+    out = images.astype(np.float32)
+    np.subtract(out, mean, out=out)
+    return out
 
 
 PIPELINES = ("standardize", "course")

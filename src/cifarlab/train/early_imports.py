@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-FOR_EVERY_RUN = ("torch.utils.tensorboard", "matplotlib.figure", "matplotlib.backends.backend_agg")
+FOR_EVERY_RUN = ("tensorboard.summary.writer.event_file_writer", "matplotlib.figure", "matplotlib.backends.backend_agg")
 FOR_TORCH_RUNS = ("torch._dynamo",)
 
 

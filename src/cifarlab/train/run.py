@@ -25,20 +25,20 @@ from cifarlab.train.rundir import atomic_save_npy, atomic_write_json, git_versio
 SPLITS = ("test", "train", "val")
 
 
-def seed_everything(seed: int) -> None:
-    """One seed drives Python's, NumPy's and torch's global generators (dropout masks draw
-    from torch's; models and augmentation get their own seeded generators)."""
+def seed_everything(seed: int, with_torch: bool = True) -> None:
+    """One seed drives Python's, NumPy's and (`with_torch`: for torch models) torch's global
+    generators (dropout masks draw from torch's; models and augmentation get their own seeded
+    generators). The NumPy engine does not load torch at all: it would cost ~200 MB."""
     import random
 
     import numpy as np
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    try:
+    if with_torch:
         import torch
-    except ImportError:  # the NumPy engine runs without torch
-        return
-    torch.manual_seed(seed)
+
+        torch.manual_seed(seed)
 
 
 def load_prepared(model: str, cfg, data: str | None, progress: bool = True) -> tuple[PreparedData, Path]:
@@ -129,7 +129,7 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
         runtime = resolve(model).runtime
     check_run_dir(run_dir, resume)
     import_in_background(FOR_EVERY_RUN + (FOR_TORCH_RUNS if entry.takes_runtime else ()))
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed, with_torch=entry.takes_runtime)
     prepared, source = load_prepared(model, cfg, data, progress)
     cfg = resolve_steps(cfg, len(prepared.train.y))
     check_batch_size(cfg.batch_size, len(prepared.train.y))

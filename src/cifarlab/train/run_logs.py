@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,36 +58,50 @@ class StepLog:
 
 class TensorBoardLog:
     """Scalars for TensorBoard: per step step/loss, step/lr, step/images_per_second; per
-    evaluation {split}/accuracy and {split}/loss. Silent where torch (and so SummaryWriter) is
-    missing."""
+    evaluation {split}/accuracy and {split}/loss. Written with TensorBoard's own event writer,
+    so the NumPy engine does not load torch for it (torch's SummaryWriter would add about
+    200 MB to its memory); silent where TensorBoard is not installed."""
 
     def __init__(self, run_dir: Path, resumed_at: int = 0):
         try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:  # the NumPy engine runs without torch; the CSV still has every step
+            from tensorboard.compat.proto import event_pb2, summary_pb2
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError:  # the CSV still has every step
             self.writer = None
             return
-        # events after the checkpoint belong to the run that was killed: TensorBoard hides them
-        self.writer = SummaryWriter(str(run_dir), purge_step=resumed_at + 1 if resumed_at else None)
+        self.run_dir, self.event, self.summary = run_dir, event_pb2, summary_pb2
+        self.writer = EventFileWriter(str(run_dir))
+        if resumed_at:  # events after the checkpoint belong to the run that was stopped: TensorBoard hides them
+            start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
+            self.writer.add_event(event_pb2.Event(step=resumed_at + 1, wall_time=time.time(), session_log=start))
+
+    def _scalar(self, tag: str, value: float, step: int) -> None:
+        summary = self.summary.Summary(value=[self.summary.Summary.Value(tag=tag, simple_value=float(value))])
+        self.writer.add_event(self.event.Event(step=step, wall_time=time.time(), summary=summary))
 
     def step(self, step: int, loss: float, lr: float, images_per_second: float) -> None:
         if self.writer:
-            self.writer.add_scalar("step/loss", loss, step)
-            self.writer.add_scalar("step/lr", lr, step)
-            self.writer.add_scalar("step/images_per_second", images_per_second, step)
+            self._scalar("step/loss", loss, step)
+            self._scalar("step/lr", lr, step)
+            self._scalar("step/images_per_second", images_per_second, step)
 
     def evaluation(self, step: int, metrics: dict) -> None:
         if self.writer:
             for split, (accuracy, loss) in metrics.items():
-                self.writer.add_scalar(f"{split}/accuracy", accuracy, step)
-                self.writer.add_scalar(f"{split}/loss", loss, step)
+                self._scalar(f"{split}/accuracy", accuracy, step)
+                self._scalar(f"{split}/loss", loss, step)
             self.writer.flush()
 
     def hparams(self, options: dict, metrics: dict) -> None:
-        """A sweep trial's options and results, so one TensorBoard compares the trials."""
-        if self.writer:
-            plain = {k: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else v for k, v in options.items()}
-            self.writer.add_hparams(plain, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
+        """A sweep trial's options and results, so one TensorBoard compares the trials (through
+        torch's writer, which builds the hparams plugin's records; skipped without torch)."""
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        plain = {k: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else v for k, v in options.items()}
+        with SummaryWriter(str(self.run_dir)) as writer:
+            writer.add_hparams(plain, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
 
     def close(self) -> None:
         if self.writer:
