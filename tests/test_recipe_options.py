@@ -112,3 +112,51 @@ def test_evaluate_allows_rounding_differences_on_another_device_only():
     assert not compare_with_saved(saved, {"test_accuracy": 0.8001}, "cpu fp32", "cpu fp32")[0]
     assert compare_with_saved(saved, {"test_accuracy": 0.8040}, "cuda bf16", "cpu bf16")[0]
     assert not compare_with_saved(saved, {"test_accuracy": 0.8060}, "cuda bf16", "cpu bf16")[0]
+
+
+X86_WITH_BF16 = "flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n"
+X86_WITHOUT = "flags\t\t: fpu sse2 avx2 avx512f avx512bw\n"
+ARM_WITH_BF16 = "Features\t: fp asimd sve bf16 i8mm\n"
+
+
+def test_native_bf16_is_read_from_the_cpus_flags():
+    from cifarlab.train.runtime import cpu_has_native_bf16
+
+    assert cpu_has_native_bf16(X86_WITH_BF16, "x86_64") and cpu_has_native_bf16("flags : amx_bf16", "x86_64")
+    assert not cpu_has_native_bf16(X86_WITHOUT, "x86_64")
+    assert cpu_has_native_bf16(ARM_WITH_BF16, "aarch64") and not cpu_has_native_bf16("Features : fp asimd", "aarch64")
+
+
+@pytest.mark.parametrize("native, chosen", [(True, "bf16"), (False, "fp32")])
+def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folder, tmp_path, monkeypatch, capsys,
+                                                                 native, chosen):
+    from cifarlab.train import runtime
+
+    monkeypatch.setattr(runtime, "native_bf16", lambda: native)
+    run = tmp_path / "run"
+    assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), "--widths", "8,8,8",
+                 "--steps", "2", "--batch-size", "50", "--eval-every", "0", "--precision", "auto", "--device", "cpu",
+                 "--quiet"]) == 0
+    assert f"precision auto: {chosen} on this cpu" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["runtime"]["precision"] == chosen  # what it chose
+    assert resolve("fastnet", preset="cpu85").runtime.precision == "auto"  # the CPU presets ask for auto
+
+
+def test_a_run_saved_with_precision_auto_reloads_as_it_trained(tmp_path, monkeypatch, capsys):
+    """Before runs recorded their choice, auto meant fp32 on any CPU: such a run still reproduces
+    exactly on a CPU with native bf16."""
+    import shutil
+
+    from cifarlab.data.synthetic import make_synthetic, write_image_folder
+    from cifarlab.train import runtime
+
+    monkeypatch.setattr(runtime, "native_bf16", lambda: True)
+    run = shutil.copytree(__import__("pathlib").Path(__file__).parent / "fixtures" / "runs-67f94e1" / "mlp",
+                          tmp_path / "run")
+    record = json.loads((run / "config.json").read_text())
+    record["runtime"]["precision"] = "auto"
+    (run / "config.json").write_text(json.dumps(record))
+    data = write_image_folder(make_synthetic(train_per_class=5, test_per_class=2, seed=1), tmp_path / "data")
+    assert main(["evaluate", str(run), "--data", str(data), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "re-evaluated on cpu fp32" in out and "reproduced exactly" in out

@@ -19,7 +19,7 @@ from cifarlab.train.loop import best_path, fit
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
 from cifarlab.train.run_logs import StepLog
-from cifarlab.train.runtime import Runtime
+from cifarlab.train.runtime import Runtime, native_bf16, resolved_precision
 from cifarlab.train.rundir import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
 
 SPLITS = ("test", "train", "val")
@@ -134,11 +134,16 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     cfg = resolve_steps(cfg, len(prepared.train.y))
     check_batch_size(cfg.batch_size, len(prepared.train.y))
     learner = entry.make_learner(cfg, DataShape(len(prepared.classes), len(prepared.train.y)), runtime)
+    asked = runtime
+    if runtime is not None:  # record the device and precision it really ran with ("auto" resolved)
+        device = learner.device.type
+        runtime = dataclasses.replace(runtime, device=device, precision=resolved_precision(runtime.precision, device))
     if announce and learner.is_main:
         print(describe(model, cfg, runtime))
+        if asked is not None and asked.precision == "auto":
+            print(f"precision auto: {runtime.precision} on this {runtime.device}"
+                  + ("" if runtime.device == "cuda" else f" ({'native' if native_bf16() else 'no native'} bf16)"))
         print(f"run directory: {run_dir}")
-    if runtime is not None:  # record the device it really ran on ("auto" resolved)
-        runtime = dataclasses.replace(runtime, device=learner.device.type)
     record = run_record(model, cfg, runtime, prepared, str(source.resolve()))
     if resume:  # the record as first written, with the config as now resolved (--steps may extend it)
         record = {**read_json(run_dir / "config.json"), "config": record["config"]}

@@ -10,7 +10,10 @@ needs no torch: the NumPy engine has no runtime.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 from cifarlab.train.configs import option
 
@@ -27,7 +30,9 @@ class Runtime:
     distributed: bool = option(False, "data-parallel over the processes torchrun starts (gloo on CPU, nccl on "
                                       "CUDA); --batch-size is then the global batch")
     precision: str = option("fp32", "autocast precision of the forward pass: bf16 (CUDA, or a CPU with native "
-                                    "bf16) or fp16 (CUDA); auto: bf16 on CUDA, fp32 on CPU", PRECISIONS)
+                                    "bf16) or fp16 (CUDA); auto: bf16 on CUDA and on a CPU that computes bf16 "
+                                    "natively (AVX512-BF16, AMX, ARM's BF16), fp32 elsewhere (detected at start; "
+                                    "the run records what it chose)", PRECISIONS)
     compile: bool = option(False, "torch.compile the model (CUDA: with --precision fp32 only; the first steps "
                                   "are slow)")
 
@@ -44,17 +49,50 @@ def runtime_from_dict(values: dict) -> Runtime:
     return Runtime(**{k: values[k] for k in RUNTIME_FIELDS if k in values})
 
 
+def cpu_has_native_bf16(cpuinfo: str, machine: str) -> bool:
+    """Whether a CPU computes bf16 natively, from the text of /proc/cpuinfo and the machine
+    type (platform.machine()): x86 with AVX512-BF16 or AMX-BF16, ARM with the BF16 extension.
+    Elsewhere bf16 autocast is emulated, and slower than float32."""
+    words = set(cpuinfo.split())
+    if machine.lower() in ("x86_64", "amd64"):
+        return bool({"avx512_bf16", "amx_bf16"} & words)
+    if machine.lower() in ("aarch64", "arm64"):
+        return "bf16" in words
+    return False
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """`cpu_has_native_bf16` for the CPU running this process (False where it cannot tell)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return cpu_has_native_bf16(cpuinfo, platform.machine())
+
+
+def resolved_precision(precision: str, device_type: str) -> str:
+    """--precision as it runs on `device_type` ('cpu' or 'cuda'): auto becomes bf16 or fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if device_type == "cuda" or native_bf16() else "fp32"
+
+
 def for_reloading(saved: Runtime, **chosen) -> Runtime:
     """The runtime to reload a saved run with: its precision (a forward pass in the precision
     it was trained with reproduces its metrics), everything else chosen here, and never
-    distributed unless asked. fp16 exists on CUDA only, so elsewhere it falls back to fp32."""
+    distributed unless asked. fp16 exists on CUDA only, so elsewhere it falls back to fp32.
+    Runs record the precision they chose; "auto" comes from runs saved before they did, when it
+    meant bf16 on CUDA and fp32 on any CPU, and is read that way."""
     runtime = Runtime(precision=saved.precision, compile=saved.compile, **chosen)
-    if runtime.precision == "fp16":
-        import torch
+    if runtime.precision not in ("fp16", "auto"):
+        return runtime
+    import torch
 
-        if runtime.device == "cpu" or not torch.cuda.is_available():
-            runtime = dataclasses.replace(runtime, precision="fp32")
-    return runtime
+    on_cuda = runtime.device != "cpu" and torch.cuda.is_available()
+    if runtime.precision == "fp16":
+        return dataclasses.replace(runtime, precision="fp16" if on_cuda else "fp32")
+    return dataclasses.replace(runtime, precision="bf16" if on_cuda else "fp32")  # "auto" as it was then
 
 
 def apply_threads(threads: int) -> None:

@@ -24,7 +24,7 @@ from cifarlab.data.transfer import DeviceRows
 from cifarlab.errors import CifarlabError
 from cifarlab.train import distributed
 from cifarlab.train.optimizers import ParamGroup, build_optimizer
-from cifarlab.train.runtime import Runtime
+from cifarlab.train.runtime import Runtime, resolved_precision
 from cifarlab.train.rundir import WEIGHTS, atomic_write_bytes
 
 
@@ -39,8 +39,7 @@ def pick_device(name: str) -> str:
 
 def autocast_dtype(precision: str, device_type: str):
     """The autocast dtype for --precision on this device, or None for plain float32."""
-    if precision == "auto":
-        return torch.bfloat16 if device_type == "cuda" else None
+    precision = resolved_precision(precision, device_type)
     if precision == "fp16" and device_type != "cuda":
         raise CifarlabError("--precision fp16 needs CUDA (on CPU use fp32, or bf16 where the CPU supports it)")
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]

@@ -102,15 +102,16 @@ class FastNetConfig(TorchTrainConfig):
 # in batches of 1000 computed as four micro-batches of 250 (on a 2-core AMD EPYC, 250 images
 # per pass ran ~10 % faster per image than 1000), with alternating flips, translate TTA and no
 # warm-up or lookahead. bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
-# with native bf16 (AVX512-BF16) at no measured cost in accuracy; on a CPU without it, add
-# --precision fp32. Evaluated once, at the end, with the six TTA views for the 30 % least
+# with native bf16 (AVX512-BF16) at no measured cost in accuracy; without it bf16 is emulated
+# (30 steps of cpu85 took over 20 minutes on an AMD EPYC without AVX512), so the presets ask for
+# --precision auto, which picks bf16 only where the CPU computes it natively. Evaluated once, at the end, with the six TTA views for the 30 % least
 # confident images only: half the evaluation time, the same accuracies within 0.02 points on six
 # trained runs. Accuracies and times: benchmarks/RESULTS.md, "Fast ConvNet presets".
 CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250, "lr": 1.0, "weight_decay": 2e-3,
        "muon_lr": 0.17, "muon_momentum": 0.7, "warmup_steps": 0, "lookahead_epochs": -1.0,
        "flip": "alternate", "tta_translate": True, "tta_fraction": 0.3, "eval_every": 0, "train_eval_size": 1000,
        "eval_batch_size": 250,  # bf16 on a 2-core AMD EPYC: 250 images per pass evaluated ~30 % faster than 500
-       "precision": "bf16"}
+       "precision": "auto"}  # bf16 where the CPU computes it natively, else fp32 (emulated bf16 is far slower)
 # cpu85: narrow blocks, 4 epochs
 CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 4.0}
 # cpu90: a narrower middle block (0.77-0.83x the cost per image) and 28-pixel windows (0.55-0.59x
