@@ -74,8 +74,8 @@ def evaluates_at(done: int, cfg: TrainConfig) -> bool:
 
 @dataclass(frozen=True)
 class LoopState:
-    """Where the loop stands at its latest evaluation; saved in every checkpoint (as a dict), so
-    that --resume continues from it."""
+    """Where the loop stands at its latest checkpoint (an evaluation, or a stop on a signal);
+    saved in every checkpoint (as a dict), so that --resume continues from it."""
 
     step: int = 0  # steps done
     best_loss: float = math.inf  # the lowest monitored loss so far (early stopping)
@@ -105,7 +105,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
     history, state = starting_point(learner, run_dir, resume)
     logs = RunLogs(run_dir, state.step, learner.is_main)
     run = _Run(learner, data, cfg, run_dir, history, logs, _UnreadLosses(logs, run_dir),
-               clock=_Clock(state.train_seconds),  # started after the logs: opening TensorBoard imports torch
+               clock=_Clock(state.train_seconds),  # started after the logs, which take a moment to open
                report=Progress(cfg.steps, state.step, enabled=progress and learner.is_main, speaks=learner.is_main),
                sample=train_eval_indices(len(data.train.y), cfg.train_eval_size, cfg.seed),
                on_evaluation=on_evaluation)

@@ -31,6 +31,9 @@ from cifarlab.train.torch_learner import TorchLearner
 
 
 class FastNetLearner(TorchLearner):
+    """The TorchLearner with fastnet's steps filled in. `epoch_steps` is the steps of one pass
+    over the training set; `whitening_bias`, the parameter group that step 3 freezes."""
+
     def __init__(self, model: nn.Module, cfg: FastNetConfig, runtime: Runtime, train_size: int):
         self.epoch_steps = steps_per_epoch(cfg, train_size)
         self.distributed = runtime.distributed
