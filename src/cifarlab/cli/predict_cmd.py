@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from cifarlab.cli.reload_options import add_reload_options, apply_reload_options
-from cifarlab.errors import CifarlabError
+from cifarlab.data.image_files import load_image_32
 
 
 def register(commands) -> None:
@@ -20,21 +20,6 @@ def register(commands) -> None:
     parser.add_argument("--top", type=int, default=3, help="how many classes to print (default: 3)")
     add_reload_options(parser)
     parser.set_defaults(handler=run_predict)
-
-
-def load_image_32(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
-    """(32, 32, 3) uint8 and the original (width, height)."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise CifarlabError(f"image {path} does not exist")
-    try:
-        with Image.open(path) as image:
-            size = image.size
-            rgb = image.convert("RGB").resize((32, 32), Image.Resampling.BICUBIC)
-            return np.asarray(rgb), size
-    except (UnidentifiedImageError, OSError) as exc:
-        raise CifarlabError(f"{path} is not an image Pillow can read ({exc})") from None
 
 
 def run_predict(args) -> int:

@@ -13,7 +13,8 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled, self.speaks, self.total = enabled, speaks, total
         self.bar = None
-        if enabled and self.stream.isatty():
+        # a terminal redraws the bar; so does a notebook (tqdm.auto draws a widget there)
+        if enabled and (self.stream.isatty() or "ipykernel" in sys.modules):
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, initial=done, desc="training", unit="step", dynamic_ncols=True,
