@@ -41,3 +41,43 @@ def test_api_mistakes_are_cifarlab_errors(tmp_path, learnable_folder):
         cifarlab.train("mlp", data=str(learnable_folder), out=tmp_path / "r", learning_rate=0.1)
     with pytest.raises(CifarlabError, match="not a cifarlab run directory"):
         cifarlab.load(tmp_path)
+
+
+@pytest.mark.parametrize("model, options, tiles", [
+    ("numpy-mlp", {"hidden": (16,), "steps": 20, "batch_size": 20, "eval_every": 10}, (16, 32, 32, 3)),
+    ("mlp", {"hidden": (24,), "steps": 20, "batch_size": 20, "eval_every": 10}, (24, 32, 32, 3)),
+    ("fastnet", {"widths": (8, 8, 8), "steps": 4, "batch_size": 50, "eval_every": 0, "device": "cpu"}, (12, 2, 2, 3)),
+])
+def test_pictures_of_what_a_network_learned(learnable_folder, tmp_path, model, options, tiles):
+    from cifarlab.report.pictures import first_layer_tiles
+    from cifarlab.train.saved_run import reload_learner
+
+    run = cifarlab.train(model, data=str(learnable_folder), out=tmp_path / "run", progress=False, **options)
+    written = run.show(device="cpu")
+    assert [path.name for path in written] == ["first_layer.png", "saliency.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)
+    learner = reload_learner(run.dir, "cpu")[3]
+    first, _ = first_layer_tiles(model, learner)
+    assert first.shape == tiles and np.abs(first).max() > 0
+
+
+def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder, tmp_path):
+    """Against central differences on a few pixels (float64 weights and inputs)."""
+    from cifarlab.report.pictures import saliency
+    from cifarlab.train.saved_run import reload_learner
+
+    run = cifarlab.train("numpy-mlp", data=str(learnable_folder), out=tmp_path / "run", hidden=(8,), steps=10,
+                         batch_size=20, eval_every=0, progress=False)
+    learner = reload_learner(run.dir, "cpu")[3]
+    x = np.random.default_rng(0).normal(size=(1, 3072)) * 50
+    maps = saliency("numpy-mlp", learner, x, np.array([3]))
+    learner.model.eval()
+    for pixel in (0, 500, 1023):  # of the 32 x 32; inputs flattened from (32, 32, 3)
+        grads = []
+        for channel in range(3):
+            index, step = pixel * 3 + channel, 1e-3
+            plus, minus = x.copy(), x.copy()
+            plus[0, index] += step
+            minus[0, index] -= step
+            grads.append((learner.model.forward(plus)[0, 3] - learner.model.forward(minus)[0, 3]) / (2 * step))
+        assert maps.reshape(-1)[pixel] == pytest.approx(max(abs(g) for g in grads), rel=1e-3, abs=1e-9)

@@ -81,6 +81,12 @@ class Run:
         inputs = model_inputs(pixels, saved_normalization(self.dir, record), get_model(model).layout)
         return learner.probabilities(inputs)
 
+    def show(self, device: str = "auto", data: str | None = None) -> list[Path]:
+        """Draw what the network learned (first_layer.png, saliency.png in the run directory)."""
+        from cifarlab.cli.evaluate_cmd import draw_what_it_learned
+
+        return draw_what_it_learned(self.dir, data, device)
+
     def confusion_matrix(self, device: str = "auto", data: str | None = None) -> np.ndarray:
         """(classes, classes) counts on the test set: row = true class, column = predicted."""
         from cifarlab.report.confusion import confusion_matrix

@@ -21,6 +21,10 @@ def register(commands) -> None:
     parser.add_argument("--data", metavar="PATH", help=DATA_HELP + "; default: the run's own source")
     parser.add_argument("--misclassified", type=int, default=0, metavar="K",
                         help="also draw the K test images the model is most confidently wrong about")
+    parser.add_argument("--show", action="store_true",
+                        help="also draw what the network learned: first_layer.png (an MLP's first-layer weights "
+                             "as 32x32 templates, a ConvNet's first filters, fastnet's whitening patches) and "
+                             "saliency.png (input gradients of two test images per class)")
     add_reload_options(parser)
     parser.set_defaults(handler=run_evaluate)
 
@@ -39,6 +43,9 @@ def run_evaluate(args) -> int:
     print(format_table(metrics, f"{args.run_dir}: re-evaluated on {evaluation.evaluated_on} in "
                                 f"{metrics['eval_seconds']:.1f} s"))
     write_analysis(args.run_dir, evaluation, args.misclassified)
+    if args.show:
+        print("written: " + ", ".join(map(str, draw_what_it_learned(args.run_dir, evaluation.data_source,
+                                                                    args.device, args.threads))))
     saved_path = args.run_dir / "metrics.json"
     if not saved_path.exists():
         print("no metrics.json to compare with (the run has not finished)")
@@ -66,3 +73,17 @@ def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
         worst = most_confident_mistakes(probabilities, labels, misclassified)
         written.append(plot_mistakes(run_dir / "misclassified.png", images, labels, probabilities, worst, classes))
     print("written: " + ", ".join(str(path) for path in written))
+
+
+def draw_what_it_learned(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0) -> list[Path]:
+    """first_layer.png and saliency.png of the run in run_dir (report/pictures.py)."""
+    from cifarlab.data.store import load_cifar10
+    from cifarlab.report.pictures import write_pictures
+    from cifarlab.train.run import load_prepared
+    from cifarlab.train.saved_run import reload_learner
+
+    model, cfg, record, learner, _ = reload_learner(run_dir, device, threads)
+    source = data or record["data_source"]
+    prepared, _ = load_prepared(model, cfg, source, progress=False)
+    raw = load_cifar10(source, progress=False).test_images
+    return write_pictures(run_dir, model, learner, raw, prepared.test.x, prepared.test.y, prepared.classes)

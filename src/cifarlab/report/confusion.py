@@ -50,7 +50,7 @@ def write_per_class_csv(path: Path, matrix: np.ndarray, class_names) -> None:
     atomic_write_bytes(path, text.getvalue().encode())
 
 
-def _png(figure) -> bytes:
+def png_bytes(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
@@ -73,7 +73,7 @@ def plot_confusion(path: Path, matrix: np.ndarray, class_names, title: str = "")
     axis.set(xlabel="predicted class", ylabel="true class", title=title or "Confusion matrix (test set)")
     figure.colorbar(image, ax=axis, label="share of the true class")
     figure.tight_layout()
-    atomic_write_bytes(path, _png(figure))
+    atomic_write_bytes(path, png_bytes(figure))
     return path
 
 
@@ -95,5 +95,5 @@ def plot_mistakes(path: Path, images: np.ndarray, labels: np.ndarray, probabilit
                        f"{probabilities[index, predicted]:.0%}", fontsize=7)
     figure.suptitle(f"The {len(indices)} most confident mistakes on the test set", fontsize=10)
     figure.tight_layout()
-    atomic_write_bytes(path, _png(figure))
+    atomic_write_bytes(path, png_bytes(figure))
     return path

@@ -41,6 +41,7 @@ class NumpyLearner:
     is_main = True  # one process
 
     def __init__(self, cfg: NumpyMLPConfig, n_out: int = 10):
+        self.cfg, self.classes = cfg, n_out
         self.model = build_numpy_mlp(cfg, n_out=n_out)
         self.optimizer = build_optimizer(cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
         self.loss = SoftmaxCrossEntropy()
