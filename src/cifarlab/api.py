@@ -83,9 +83,9 @@ class Run:
 
     def show(self, device: str = "auto", data: str | None = None) -> list[Path]:
         """Draw what the network learned (first_layer.png, saliency.png in the run directory)."""
-        from cifarlab.cli.evaluate_cmd import draw_what_it_learned
+        from cifarlab.report.pictures import draw_run
 
-        return draw_what_it_learned(self.dir, data, device)
+        return draw_run(self.dir, data, device)
 
     def confusion_matrix(self, device: str = "auto", data: str | None = None) -> np.ndarray:
         """(classes, classes) counts on the test set: row = true class, column = predicted."""

@@ -44,8 +44,10 @@ def run_evaluate(args) -> int:
                                 f"{metrics['eval_seconds']:.1f} s"))
     write_analysis(args.run_dir, evaluation, args.misclassified)
     if args.show:
-        print("written: " + ", ".join(map(str, draw_what_it_learned(args.run_dir, evaluation.data_source,
-                                                                    args.device, args.threads))))
+        from cifarlab.report.pictures import draw_run
+
+        print("written: " + ", ".join(map(str, draw_run(args.run_dir, evaluation.data_source, args.device,
+                                                        args.threads))))
     saved_path = args.run_dir / "metrics.json"
     if not saved_path.exists():
         print("no metrics.json to compare with (the run has not finished)")
@@ -74,16 +76,3 @@ def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
         written.append(plot_mistakes(run_dir / "misclassified.png", images, labels, probabilities, worst, classes))
     print("written: " + ", ".join(str(path) for path in written))
 
-
-def draw_what_it_learned(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0) -> list[Path]:
-    """first_layer.png and saliency.png of the run in run_dir (report/pictures.py)."""
-    from cifarlab.data.store import load_cifar10
-    from cifarlab.report.pictures import write_pictures
-    from cifarlab.train.run import load_prepared
-    from cifarlab.train.saved_run import reload_learner
-
-    model, cfg, record, learner, _ = reload_learner(run_dir, device, threads)
-    source = data or record["data_source"]
-    prepared, _ = load_prepared(model, cfg, source, progress=False)
-    raw = load_cifar10(source, progress=False).test_images
-    return write_pictures(run_dir, model, learner, raw, prepared.test.x, prepared.test.y, prepared.classes)
