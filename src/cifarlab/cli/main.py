@@ -14,7 +14,8 @@ from cifarlab.errors import STOPPED_EXIT_STATUS, CifarlabError, RunStopped
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cifarlab.cli import data_cmd, evaluate_cmd, gradcheck_cmd, plot_cmd, predict_cmd, reproduce_cmd, sweep_cmd, train_cmd
+    from cifarlab.cli import (data_cmd, evaluate_cmd, export_cmd, gradcheck_cmd, plot_cmd, predict_cmd, reproduce_cmd,
+                              sweep_cmd, train_cmd)
 
     parser = argparse.ArgumentParser(
         prog="cifarlab",
@@ -23,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cifarlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, plot_cmd, sweep_cmd, reproduce_cmd):
+    for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, export_cmd, gradcheck_cmd, plot_cmd, sweep_cmd,
+                   reproduce_cmd):
         module.register(commands)
     return parser
 

@@ -1,0 +1,39 @@
+"""`cifarlab export RUN_DIR --onnx FILE`: a torch run's model as ONNX, checked with onnxruntime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cifarlab.cli.data_cmd import DATA_HELP
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("export", help="write a torch run's model as an ONNX file",
+                                 description="Write the model of RUN_DIR (mlp, convnet or fastnet; fastnet as one "
+                                             "plain view, without test-time augmentation) as ONNX: prepared images "
+                                             "float32 (N, 3, 32, 32) -> logits. Then run it with onnxruntime on "
+                                             "the test set and compare with cifarlab's float32 logits. Needs "
+                                             "pip install '.[export]'.")
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
+    parser.add_argument("--onnx", metavar="FILE", type=Path, required=True, help="the ONNX file to write")
+    parser.add_argument("--data", metavar="PATH", help=DATA_HELP + "; default: the run's own source")
+    parser.add_argument("--no-check", action="store_true", help="skip the comparison with onnxruntime")
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    from cifarlab.train.onnx_export import check_onnx, export_onnx
+    from cifarlab.train.run import load_prepared
+    from cifarlab.train.saved_run import load_run
+
+    model, record = export_onnx(args.run_dir, args.onnx)
+    print(f"written: {args.onnx} (inputs: prepared images, pipeline {record['normalization']['pipeline']}; "
+          "its statistics are in the file's metadata)")
+    if args.no_check:
+        return 0
+    name, cfg, _ = load_run(args.run_dir)
+    prepared, _ = load_prepared(name, cfg, args.data or record["data_source"], progress=False)
+    check = check_onnx(args.onnx, model, prepared.test.x)
+    print(f"onnxruntime on {check.images} test images: top-1 agrees on {check.top1_agreement:.2%}, logits within "
+          f"{check.max_logit_difference:.1e} of cifarlab's (float32)")
+    return 0 if check.top1_agreement >= 0.999 and check.max_logit_difference <= 1e-3 else 1
