@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from cifarlab.cli.main import main
 from cifarlab.errors import CifarlabError
 from cifarlab.sweep.experiment import load_experiment
-from cifarlab.sweep.runner import default_storage
+from cifarlab.sweep.storage_url import default_storage
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 

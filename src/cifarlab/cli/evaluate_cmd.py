@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cifarlab.cli.data_cmd import DATA_HELP
-from cifarlab.cli.reload_options import add_reload_options, apply_reload_options
+from cifarlab.cli.reload_options import add_reload_options, add_run_dir, apply_reload_options
 
 
 def register(commands) -> None:
@@ -17,7 +17,7 @@ def register(commands) -> None:
                                              "precision it trained with, by more than 0.5 points on another). "
                                              "Writes per_class.csv, confusion_matrix.png and, with "
                                              "--misclassified, misclassified.png into RUN_DIR.")
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
+    add_run_dir(parser)
     parser.add_argument("--data", metavar="PATH", help=DATA_HELP + "; default: the run's own source")
     parser.add_argument("--misclassified", type=int, default=0, metavar="K",
                         help="also draw the K test images the model is most confidently wrong about")

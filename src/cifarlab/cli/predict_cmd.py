@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.cli.reload_options import add_reload_options, apply_reload_options
+from cifarlab.cli.reload_options import add_reload_options, add_run_dir, apply_reload_options
 from cifarlab.data.image_files import load_image_32
 
 
@@ -15,7 +15,7 @@ def register(commands) -> None:
                                  description="Print the top-3 classes with probabilities for each image. "
                                              "Images of any size are converted to RGB and resized to 32x32 "
                                              "(bicubic), as the models were trained on 32x32 images.")
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
+    add_run_dir(parser)
     parser.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="image files Pillow can read")
     parser.add_argument("--top", type=int, default=3, help="how many classes to print (default: 3)")
     add_reload_options(parser)

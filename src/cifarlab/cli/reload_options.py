@@ -1,6 +1,13 @@
-"""Options of the commands that reload a saved run (`evaluate`, `predict`): where to run it."""
+"""Options of the commands that reload a saved run (`evaluate`, `predict`, `export`): which run,
+and where to run it."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_run_dir(parser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory written by `cifarlab train`")
 
 
 def add_reload_options(parser) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from cifarlab.errors import CifarlabError
 from cifarlab.sweep.experiment import Experiment
 from cifarlab.sweep.patient_storage import DatabaseUnavailable, Patience, PatientRDBStorage
-from cifarlab.sweep.storage_url import default_storage, hide_password, masked
+from cifarlab.sweep.storage_url import hide_password, masked
 
 MAX_RETRIES = 2
 RESULT_KEYS = ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss")

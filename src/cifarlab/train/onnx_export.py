@@ -38,7 +38,7 @@ def export_onnx(run_dir: Path, path: Path) -> tuple[object, dict]:
     from cifarlab.train.saved_run import reload_learner
 
     try:
-        import onnx  # noqa: F401 - torch's exporter writes through it
+        import onnx  # noqa: F401 - checked here: torch's exporter and _with_metadata need it
     except ImportError:
         raise CifarlabError(EXTRA) from None
     model_name, _, record, learner, _ = reload_learner(run_dir, "cpu")
