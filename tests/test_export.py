@@ -35,8 +35,8 @@ def test_an_onnx_model_predicts_as_cifarlab_does(model, learnable_folder, tmp_pa
     metadata = {p.key: p.value for p in onnx.load(str(tmp_path / "model.onnx")).metadata_props}
     record = json.loads((run / "config.json").read_text())
     assert json.loads(metadata["normalization"]) == record["normalization"] and metadata["cifarlab_model"] == model
-    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
-    logits = session.run(["logits"], {"images": np.zeros((3, 3, 32, 32), np.float32)})[0]
+    onnx_model = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    logits = onnx_model.run(["logits"], {"images": np.zeros((3, 3, 32, 32), np.float32)})[0]
     assert logits.shape == (3, 10)
 
 

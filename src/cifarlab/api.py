@@ -67,9 +67,7 @@ class Run:
         """Class probabilities (N, classes) of uint8 images (N, 32, 32, 3), or of image files of any
         size (paths), prepared as the run's training images were."""
         from cifarlab.data.image_files import load_image_32
-        from cifarlab.data.preprocess import model_inputs
-        from cifarlab.train.registry import get_model
-        from cifarlab.train.saved_run import reload_learner, saved_normalization
+        from cifarlab.train.saved_run import predict_images
 
         if isinstance(images, np.ndarray):
             if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
@@ -77,9 +75,7 @@ class Run:
             pixels = images
         else:
             pixels = np.stack([load_image_32(Path(path))[0] for path in images])
-        model, _, record, learner, _ = reload_learner(self.dir, device)
-        inputs = model_inputs(pixels, saved_normalization(self.dir, record), get_model(model).layout)
-        return learner.probabilities(inputs)
+        return predict_images(self.dir, pixels, device)[2]
 
     def show(self, device: str = "auto", data: str | None = None) -> list[Path]:
         """Draw what the network learned (first_layer.png, saliency.png in the run directory)."""

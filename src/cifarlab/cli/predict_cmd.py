@@ -23,17 +23,12 @@ def register(commands) -> None:
 
 
 def run_predict(args) -> int:
-    from cifarlab.data.preprocess import model_inputs
-    from cifarlab.train.registry import get_model
-    from cifarlab.train.saved_run import reload_learner, saved_normalization
+    from cifarlab.train.saved_run import predict_images
 
     apply_reload_options(args)
     loaded = [load_image_32(path) for path in args.images]  # all checked before any work
-    model, _, record, learner, _ = reload_learner(args.run_dir, args.device, args.threads)
-    entry, classes = get_model(model), record["classes"]
-    images = np.stack([pixels for pixels, _ in loaded])
-    inputs = model_inputs(images, saved_normalization(args.run_dir, record), entry.layout)
-    probabilities = learner.probabilities(inputs)
+    model, classes, probabilities = predict_images(args.run_dir, np.stack([pixels for pixels, _ in loaded]),
+                                                   args.device, args.threads)
     top = max(1, min(args.top, len(classes)))
     for path, (_, (width, height)), probs in zip(args.images, loaded, probabilities):
         note = "" if (width, height) == (32, 32) else f", resized from {width}x{height} to 32x32"

@@ -57,11 +57,9 @@ def tiles_figure(tiles: np.ndarray, title: str):
 def saliency(model: str, learner, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """|d logit(label) / d input| of each image, its largest channel: (N, 32, 32)."""
     if model == "numpy-mlp":
-        from cifarlab.numpy_nn.sequential import build_mlp
+        from cifarlab.train.numpy_learner import build_numpy_mlp
 
-        cfg = learner.cfg
-        network = build_mlp(3072, cfg.hidden, learner.classes, seed=0, activation=cfg.activation,
-                            neg_slope=cfg.neg_slope, batch_norm=cfg.batch_norm, init=cfg.init, input_grad=True)
+        network = build_numpy_mlp(learner.cfg, n_out=learner.classes, input_grad=True)  # the same net, with dL/dx
         network.load({**learner.model.parameters(), **learner.model.buffers()})
         network.eval()
         logits = network.forward(inputs)

@@ -78,11 +78,11 @@ def check_onnx(path: Path, model, inputs: np.ndarray, batch: int = 500) -> OnnxC
         import onnxruntime
     except ImportError:
         raise CifarlabError(EXTRA) from None
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    onnx_model = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     agree, largest = 0, 0.0
     for start in range(0, len(inputs), batch):
         x = np.ascontiguousarray(inputs[start:start + batch], dtype=np.float32)
-        theirs = session.run(["logits"], {"images": x})[0]
+        theirs = onnx_model.run(["logits"], {"images": x})[0]
         with torch.no_grad():
             ours = model(torch.from_numpy(x)).float().numpy()
         agree += int((theirs.argmax(axis=1) == ours.argmax(axis=1)).sum())

@@ -78,6 +78,12 @@ def resolved_precision(precision: str, device_type: str) -> str:
     return "bf16" if device_type == "cuda" or native_bf16() else "fp32"
 
 
+def auto_as_saved(device_type: str) -> str:
+    """What --precision auto meant in runs saved before runs recorded their choice: bf16 on
+    CUDA, fp32 on any CPU."""
+    return "bf16" if device_type == "cuda" else "fp32"
+
+
 def for_reloading(saved: Runtime, **chosen) -> Runtime:
     """The runtime to reload a saved run with: its precision (a forward pass in the precision
     it was trained with reproduces its metrics), everything else chosen here, and never
@@ -92,7 +98,7 @@ def for_reloading(saved: Runtime, **chosen) -> Runtime:
     on_cuda = runtime.device != "cpu" and torch.cuda.is_available()
     if runtime.precision == "fp16":
         return dataclasses.replace(runtime, precision="fp16" if on_cuda else "fp32")
-    return dataclasses.replace(runtime, precision="bf16" if on_cuda else "fp32")  # "auto" as it was then
+    return dataclasses.replace(runtime, precision=auto_as_saved("cuda" if on_cuda else "cpu"))
 
 
 def apply_threads(threads: int) -> None:

@@ -15,7 +15,7 @@ from cifarlab.train.configs import config_from_dict
 from cifarlab.train.loop import evaluate_splits, train_eval_indices
 from cifarlab.train.registry import DataShape, get_model
 from cifarlab.train.run import load_prepared
-from cifarlab.train.runtime import Runtime, for_reloading, runtime_from_dict
+from cifarlab.train.runtime import Runtime, auto_as_saved, for_reloading, runtime_from_dict
 from cifarlab.train.rundir import read_json
 
 # Re-measured on another device or precision, a run's accuracy moves by float rounding only:
@@ -43,11 +43,11 @@ def saved_runtime(record: dict) -> Runtime | None:
 
 
 def where(runtime: Runtime | None, device_type: str | None = None) -> str:
-    """'cuda bf16', 'cpu fp32', ... ('cpu' for the NumPy engine); precision auto is bf16 on CUDA."""
+    """'cuda bf16', 'cpu fp32', ... ('cpu' for the NumPy engine); a saved "auto" as it meant then."""
     if runtime is None:
         return "cpu"
     device = device_type or runtime.device
-    precision = runtime.precision if runtime.precision != "auto" else ("bf16" if device == "cuda" else "fp32")
+    precision = runtime.precision if runtime.precision != "auto" else auto_as_saved(device)
     return f"{device} {precision}"
 
 
@@ -78,6 +78,16 @@ def saved_normalization(run_dir: Path, record: dict) -> Normalization:
         except (OSError, ValueError, EOFError) as exc:
             raise CifarlabError(f"cannot read {path} ({type(exc).__name__}: {exc})") from None
     return Normalization(pipeline, np.float32(saved["mean"]), np.float32(saved["std"]))
+
+
+def predict_images(run_dir: Path, images: np.ndarray, device: str = "auto", threads: int = 0):
+    """(model name, class names, probabilities (N, classes)) of uint8 images (N, 32, 32, 3),
+    prepared as the run's training images were."""
+    from cifarlab.data.preprocess import model_inputs
+
+    model, _, record, learner, _ = reload_learner(run_dir, device, threads)
+    inputs = model_inputs(images, saved_normalization(run_dir, record), get_model(model).layout)
+    return model, record["classes"], learner.probabilities(inputs)
 
 
 @dataclass(frozen=True)
