@@ -142,21 +142,18 @@ def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folde
     assert resolve("fastnet", preset="cpu85").runtime.precision == "auto"  # the CPU presets ask for auto
 
 
-def test_a_run_saved_with_precision_auto_reloads_as_it_trained(tmp_path, monkeypatch, capsys):
+def test_a_run_saved_with_precision_auto_reloads_as_it_trained(learnable_folder, tmp_path, monkeypatch, capsys):
     """Before runs recorded their choice, auto meant fp32 on any CPU: such a run still reproduces
-    exactly on a CPU with native bf16."""
-    import shutil
-
-    from cifarlab.data.synthetic import make_synthetic, write_image_folder
+    exactly, in fp32, on a CPU with native bf16."""
     from cifarlab.train import runtime
 
-    monkeypatch.setattr(runtime, "native_bf16", lambda: True)
-    run = shutil.copytree(__import__("pathlib").Path(__file__).parent / "fixtures" / "runs-67f94e1" / "mlp",
-                          tmp_path / "run")
+    run = tmp_path / "run"
+    assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(run), *MLP, "--device", "cpu"]) == 0
     record = json.loads((run / "config.json").read_text())
-    record["runtime"]["precision"] = "auto"
+    record["runtime"]["precision"] = "auto"  # as such a run's config.json says
     (run / "config.json").write_text(json.dumps(record))
-    data = write_image_folder(make_synthetic(train_per_class=5, test_per_class=2, seed=1), tmp_path / "data")
-    assert main(["evaluate", str(run), "--data", str(data), "--device", "cpu"]) == 0
+    monkeypatch.setattr(runtime, "native_bf16", lambda: True)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "re-evaluated on cpu fp32" in out and "reproduced exactly" in out
