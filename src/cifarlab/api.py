@@ -10,6 +10,7 @@ Options are named as the flags (`batch_size=250`, `hidden=(500, 500)`), with `pr
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,9 @@ class Run:
         from cifarlab.train.run_logs import StepLog
 
         name = self.dir.name
-        return curves_figure({name: read_history(self.dir)}, name, {name: StepLog.read(self.dir)})
+        figure = curves_figure({name: read_history(self.dir)}, name, {name: StepLog.read(self.dir)})
+        _display_figures_inline()
+        return figure
 
     def evaluate(self, device: str = "auto", data: str | None = None) -> dict:
         """Reload the saved weights and measure test, train-sample (and validation) metrics again."""
@@ -91,6 +94,18 @@ class Run:
         evaluation = evaluate_run(self.dir, data, device, progress=False, analyse=True)
         predicted = evaluation.test_probabilities.argmax(axis=1)
         return confusion_matrix(evaluation.test_labels, predicted, len(evaluation.classes))
+
+
+def _display_figures_inline() -> None:
+    """In Jupyter, a Figure made without pyplot shows as text until IPython is told to draw
+    figures as PNG; tell it (what `%matplotlib inline` does)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from IPython.core.pylabtools import select_figure_formats
+
+    if get_ipython() is not None:
+        select_figure_formats(get_ipython(), {"png"})
 
 
 def train(model: str, data: str | None = None, out: str | Path | None = None, *, preset: str | None = None,

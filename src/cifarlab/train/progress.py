@@ -13,11 +13,9 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled, self.speaks, self.total = enabled, speaks, total
         self.bar = None
-        # a terminal redraws the bar; so does a notebook (tqdm.auto draws a widget there)
+        # a terminal redraws the bar; so does a notebook
         if enabled and (self.stream.isatty() or "ipykernel" in sys.modules):
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=done, desc="training", unit="step", dynamic_ncols=True,
+            self.bar = bar_class()(total=total, initial=done, desc="training", unit="step", dynamic_ncols=True,
                             file=self.stream)
 
     def step(self) -> None:
@@ -41,3 +39,20 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def bar_class():
+    """tqdm's widget in a notebook that has ipywidgets; its text bar elsewhere (Jupyter redraws
+    it too, where tqdm.auto would warn that the widget is missing)."""
+    if "ipykernel" in sys.modules:
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            from tqdm.notebook import tqdm
+
+            return tqdm
+    from tqdm import tqdm
+
+    return tqdm
