@@ -36,7 +36,7 @@ ROWS = [((64, 256, 256), 32, True), ((64, 256, 256), 32, False), ((64, 256, 256)
 
 def learner(widths, size: int):
     crop = {"small_crop": size, "small_crop_epochs": 1e9} if size != 32 else {}  # small windows at every step
-    return learner_for("fastnet", **CPU, widths=widths, **crop)
+    return learner_for("fastnet", **{**CPU, "eval_batch_size": 250}, widths=widths, **crop)
 
 
 def train_seconds(model, x, y, bias_learns: bool) -> float:

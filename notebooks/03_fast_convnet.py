@@ -77,9 +77,11 @@ for ax in axes.flat[len(wrong):]:
 # %% [markdown]
 # ## What the first layer learned
 #
-# `run.show()` writes two pictures into the run directory: the first layer (for fastnet, the
-# 2x2 whitening patches, fixed from the data before training, and the first trained 3x3
-# filters), and input-gradient saliency maps, where the loss is most sensitive to the pixels.
+# `run.show()` writes three pictures into the run directory: fastnet's first layer, the 2x2
+# whitening patches (fixed from the data before training; what whitening amplifies), its first
+# trained 3x3 filters seen through the whitening (4x4 colour filters: high-frequency patterns,
+# the directions whitening amplifies), and input-gradient saliency maps, where the loss is most
+# sensitive to the pixels.
 
 # %%
 for picture in run.show():

@@ -54,11 +54,31 @@ def test_pictures_of_what_a_network_learned(learnable_folder, tmp_path, model, o
 
     run = cifarlab.train(model, data=str(learnable_folder), out=tmp_path / "run", progress=False, **options)
     written = run.show(device="cpu")
-    assert [path.name for path in written] == ["first_layer.png", "saliency.png"]
+    assert [path.name for path in written] == ["first_layer.png", *(["first_filters.png"] if model == "fastnet" else []),
+                                               "saliency.png"]
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)
     learner = reload_learner(run.dir, "cpu")[3]
     first, _ = first_layer_tiles(model, learner)
     assert first.shape == tiles and np.abs(first).max() > 0
+
+
+def test_fastnet_filters_seen_through_the_whitening_are_the_two_convolutions_composed():
+    import torch
+    import torch.nn.functional as F
+
+    from cifarlab.report.pictures import filters_through_whitening
+    from cifarlab.torch_nn.fastnet import FastNet
+
+    torch.manual_seed(0)
+    net = FastNet(widths=(8, 8, 8)).double()
+    net.init_whitening(torch.rand(64, 3, 32, 32, dtype=torch.float64))
+    first = next(m for m in net.blocks.modules() if isinstance(m, torch.nn.Conv2d))
+    with torch.no_grad():
+        first.weight.normal_()  # not the identity start: every tap counts
+    x = torch.rand(2, 3, 10, 10, dtype=torch.float64)
+    two_steps = F.conv2d(F.conv2d(x, net.whiten.weight), first.weight)
+    composed = torch.from_numpy(filters_through_whitening(net).transpose(0, 3, 1, 2).copy())
+    torch.testing.assert_close(F.conv2d(x, composed), two_steps)
 
 
 def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder, tmp_path):

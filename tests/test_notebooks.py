@@ -19,7 +19,7 @@ TINY = {
     "01_numpy_engine": {"STEPS": 20},
     "02_batch_norm_three_ways": {"STEPS": 12},
     "03_fast_convnet": {"OPTIONS": {"widths": (8, 16, 16), "batch_size": 100, "micro_batch_size": 50,
-                                    "eval_batch_size": 100, "train_eval_size": 0, "epochs": 2.0}},
+                                    "train_eval_size": 0, "epochs": 2.0}},
 }
 
 

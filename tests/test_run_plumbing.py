@@ -154,8 +154,6 @@ def test_the_course_pipeline_survives_save_evaluate_and_predict(learnable_folder
 
 
 def test_the_course_init_has_std_1e_4():
-    import numpy as np
-
     from cifarlab.numpy_nn import build_mlp
 
     weights = build_mlp(3072, (100,), 10, seed=0, init="course").parameters()

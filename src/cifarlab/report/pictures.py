@@ -5,7 +5,9 @@ pixels its decisions depend on (input-gradient saliency).
   image that excites the unit most (for a given input norm).
 - A ConvNet's first convolution: each filter is a small colour patch. fastnet's first layer is
   its fixed whitening convolution: the 2x2 patches are the eigenvectors of the training images'
-  patch covariance, scaled by 1/sqrt(eigenvalue), so they show what whitening amplifies.
+  patch covariance, scaled by 1/sqrt(eigenvalue), so they show what whitening amplifies. Its
+  first trained convolution reads the 24 whitened channels; composed with the whitening it is
+  a 4x4 colour filter (its linear part: the GELU between the two taken as linear).
 - Saliency: |d logit(true class) / d pixel|, its largest channel, for a few test images of each
   class: bright where a small change of the pixel would move the decision most.
 """
@@ -35,6 +37,22 @@ def first_layer_tiles(model: str, learner) -> tuple[np.ndarray, str]:
     if weights.ndim == 2:  # the torch MLP: inputs flattened from (3, 32, 32)
         return weights.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), "first-layer weights as 32x32 colour templates"
     return weights.transpose(0, 2, 3, 1), f"first convolution's {weights.shape[-1]}x{weights.shape[-1]} filters"
+
+
+def filters_through_whitening(fastnet) -> np.ndarray:
+    """fastnet's first trained 3x3 convolution (over the whitened channels) composed with the 2x2
+    whitening convolution: (filters, 4, 4, 3). A 4x4 valid convolution with these equals the two
+    valid convolutions in a row, without biases and with the GELU between them left out."""
+    import torch
+
+    whiten = fastnet.whiten.weight.detach().double().cpu().numpy()  # (24, 3, 2, 2)
+    first = next(m for m in fastnet.blocks.modules() if isinstance(m, torch.nn.Conv2d))
+    weights = first.weight.detach().double().cpu().numpy()  # (filters, 24, 3, 3)
+    composed = np.zeros((len(weights), whiten.shape[1], 4, 4))
+    for row, column in np.ndindex(3, 3):
+        for down, right in np.ndindex(2, 2):  # input pixel (row + down, column + right) of the 4x4 window
+            composed[:, :, row + down, column + right] += weights[:, :, row, column] @ whiten[:, :, down, right]
+    return composed.transpose(0, 2, 3, 1)
 
 
 def tiles_figure(tiles: np.ndarray, title: str):
@@ -100,15 +118,21 @@ def saliency_figure(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, cl
 
 def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarray, test_inputs: np.ndarray,
                    test_labels: np.ndarray, classes, per_class: int = 2) -> list[Path]:
-    """first_layer.png and saliency.png (`per_class` test images of each class) in run_dir."""
+    """first_layer.png, for fastnet first_filters.png, and saliency.png (`per_class` test images
+    of each class) in run_dir."""
     from cifarlab.report.confusion import png_bytes
     from cifarlab.train.rundir import atomic_write_bytes
 
     tiles, what = first_layer_tiles(model, learner)
     chosen = np.concatenate([np.flatnonzero(test_labels == c)[:per_class] for c in range(len(classes))])
     maps = saliency(model, learner, test_inputs[chosen], test_labels[chosen])
-    pictures = {"first_layer.png": tiles_figure(tiles, f"{run_dir.name}: {what}"),
-                "saliency.png": saliency_figure(raw_test_images[chosen], maps, test_labels[chosen], classes,
+    pictures = {"first_layer.png": tiles_figure(tiles, f"{run_dir.name}: {what}")}
+    if model == "fastnet":
+        pictures["first_filters.png"] = tiles_figure(
+            filters_through_whitening(learner.model),
+            f"{run_dir.name}: the first trained convolution seen through the whitening layer (4x4 colour filters, "
+            f"linear part)")
+    pictures |= {"saliency.png": saliency_figure(raw_test_images[chosen], maps, test_labels[chosen], classes,
                                                 f"{run_dir.name}: input-gradient saliency of the true class's logit")}
     for name, figure in pictures.items():
         atomic_write_bytes(run_dir / name, png_bytes(figure))

@@ -144,6 +144,9 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
             print(f"precision auto: {runtime.precision} on this {runtime.device}"
                   + ("" if runtime.device == "cuda" else f" ({'native' if native_bf16() else 'no native'} bf16)"))
         print(f"run directory: {run_dir}")
+    choice = learner.settle_eval_batch(prepared.test.x) if entry.takes_runtime else None
+    if choice and announce and learner.is_main:
+        print(choice.describe())
     record = run_record(model, cfg, runtime, prepared, str(source.resolve()))
     if resume:  # the record as first written, with the config as now resolved (--steps may extend it)
         record = {**read_json(run_dir / "config.json"), "config": record["config"]}

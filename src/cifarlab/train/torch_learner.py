@@ -67,6 +67,7 @@ class TorchLearner:
 
     def __init__(self, model: torch.nn.Module, cfg, runtime: Runtime, channels_last: bool = False):
         self.cfg, self.step = cfg, 0
+        self.eval_batch_size = cfg.eval_batch_size  # 0: timed at the first evaluation (settle_eval_batch)
         self.device, self.group = self._place(runtime, cfg.batch_size)
         self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -207,8 +208,21 @@ class TorchLearner:
             return self.model(inputs).float()
 
     def logits_in_batches(self, x: np.ndarray, predict) -> torch.Tensor:
-        return torch.cat([predict(self.to_device(x[part])).float()
-                          for part in chunks(len(x), self.cfg.eval_batch_size)])
+        self.settle_eval_batch(x)
+        return torch.cat([predict(self.to_device(x[part])).float() for part in chunks(len(x), self.eval_batch_size)])
+
+    def settle_eval_batch(self, x: np.ndarray):
+        """With --eval-batch-size 0: the fastest size on this machine, timed on images `x` once
+        and remembered in the cache directory (train/batch_timing.py). Returns the choice, or None
+        when the size was given."""
+        if self.eval_batch_size:
+            return None
+        from cifarlab.data.store import cifarlab_home
+        from cifarlab.train.batch_timing import choose_eval_batch
+
+        choice = choose_eval_batch(self, x, cifarlab_home())
+        self.eval_batch_size = choice.size
+        return choice
 
     def evaluate(self, x, y):
         """Accuracy and mean loss over (x, y); under torchrun each rank takes a shard and

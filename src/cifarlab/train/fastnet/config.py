@@ -63,7 +63,8 @@ class FastNetConfig(TorchTrainConfig):
     lookahead_epochs: float = option(3.0, "average the weights (lookahead) from this epoch on; negative: never")
     channels_last: bool = option(True, "NHWC memory format")
     train_eval_size: int = option(5000, "training images used for train metrics (0: all)")
-    eval_batch_size: int = option(500, "batch size for evaluation (500: fastest on a 2-core CPU)")
+    eval_batch_size: int = option(500, "batch size for evaluation (0: the fastest of 100/250/500/1000 on this "
+                                       "machine, timed once and remembered in the cache directory)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -99,18 +100,23 @@ class FastNetConfig(TorchTrainConfig):
 
 # The CPU presets train the conv filters with Muon, which needs fewer epochs than SGD for the
 # same accuracy (GPU screen, 3 seeds per variant: 6 epochs reach what SGD reaches in about 8),
-# in batches of 1000 computed as four micro-batches of 250 (on a 2-core AMD EPYC, 250 images
-# per pass ran ~10 % faster per image than 1000), with alternating flips, translate TTA and no
-# warm-up or lookahead. bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
-# with native bf16 (AVX512-BF16) at no measured cost in accuracy; without it bf16 is emulated
-# (30 steps of cpu85 took over 20 minutes on an AMD EPYC without AVX512), so the presets ask for
-# --precision auto, which picks bf16 only where the CPU computes it natively. Evaluated once, at the end, with the six TTA views for the 30 % least
-# confident images only: half the evaluation time, the same accuracies within 0.02 points on six
-# trained runs. Accuracies and times: benchmarks/RESULTS.md, "Fast ConvNet presets".
+# in batches of 1000 computed as four micro-batches of 250, with alternating flips, translate TTA
+# and no warm-up or lookahead. The micro-batch is part of the recipe (batch norm takes its
+# statistics over each one); 250 was also the fastest per image on both CPUs measured: ~10 %
+# ahead of 1000 on an AMD EPYC with AVX512-BF16 (bf16), 1-6 % ahead of 125, 500 and 1000 on an
+# AMD EPYC without AVX512 (fp32). The evaluation batch changes only the speed, and which size
+# is fastest differs by CPU, so it is timed on the machine that runs (eval_batch_size 0,
+# train/batch_timing.py). bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
+# with native bf16 at no measured cost in accuracy; without it bf16 is emulated (30 steps of
+# cpu85 took over 20 minutes on an AMD EPYC without AVX512), so the presets ask for --precision
+# auto, which picks bf16 only where the CPU computes it natively. Evaluated once, at the end,
+# with the six TTA views for the 30 % least confident images only: half the evaluation time, the
+# same accuracies within 0.02 points on six trained runs. Accuracies and times:
+# benchmarks/RESULTS.md, "Fast ConvNet presets".
 CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250, "lr": 1.0, "weight_decay": 2e-3,
        "muon_lr": 0.17, "muon_momentum": 0.7, "warmup_steps": 0, "lookahead_epochs": -1.0,
        "flip": "alternate", "tta_translate": True, "tta_fraction": 0.3, "eval_every": 0, "train_eval_size": 1000,
-       "eval_batch_size": 250,  # bf16 on a 2-core AMD EPYC: 250 images per pass evaluated ~30 % faster than 500
+       "eval_batch_size": 0,  # timed on this machine, once
        "precision": "auto"}  # bf16 where the CPU computes it natively, else fp32 (emulated bf16 is far slower)
 # cpu85: narrow blocks, 4 epochs
 CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 4.0}
