@@ -78,9 +78,9 @@ class TorchLearner:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained = DistributedDataParallel(self.model, device_ids=ids)
+        self.autocast_dtype = autocast_dtype(runtime.precision, self.device.type)
         self.param_groups = self.build_param_groups()
         self.optimizer = self.build_optimizer(self.param_groups)
-        self.autocast_dtype = autocast_dtype(runtime.precision, self.device.type)
         check_compile(runtime, self.device.type, self.autocast_dtype)
         # fp16 gradients can underflow: scale the loss (bf16 has float32's exponent range, no need)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None

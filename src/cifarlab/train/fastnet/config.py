@@ -19,7 +19,7 @@ class FastNetConfig(TorchTrainConfig):
     SGD with warm-up and linear decay (or Muon for the filters), alternating flips and translate
     augmentation, mirror and translate TTA. The defaults are the published airbench94 recipe."""
 
-    BEFORE_FIELD: ClassVar[dict] = {**TrainConfig.BEFORE_FIELD, "flip": "random"}
+    BEFORE_FIELD: ClassVar[dict] = {**TrainConfig.BEFORE_FIELD, "flip": "random", "muon_precision": "bf16"}
 
     steps: int = option(0, "number of optimisation steps, instead of --epochs (0: set by --epochs)")
     epochs: float = option(10.0, "training budget in passes over the training set (sets the steps)")
@@ -31,6 +31,8 @@ class FastNetConfig(TorchTrainConfig):
     muon_lr: float = option(0.24, "with --optimizer muon: the filters' peak learning rate (an angle per step: "
                                   "each filter bank keeps its norm)")
     muon_momentum: float = option(0.6, "with --optimizer muon: the filters' (Nesterov) momentum")
+    muon_precision: str = option("run", "with --optimizer muon: precision of its Newton-Schulz iterations (run: "
+                                        "float32 when the run computes in float32, else bf16)", ("run", "bf16", "fp32"))
     nesterov: bool = option(True, "Nesterov momentum for SGD")
     weight_decay: float = option(1.3e-3, "L2 weight decay")
     schedule: str = option("linear", "learning-rate schedule after warm-up", SCHEDULES)

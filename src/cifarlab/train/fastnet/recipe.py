@@ -76,7 +76,17 @@ class FastNetLearner(TorchLearner):
 
         cfg = self.cfg
         return MuonWithSGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                           weight_decay=cfg.weight_decay, muon_momentum=cfg.muon_momentum)
+                           weight_decay=cfg.weight_decay, muon_momentum=cfg.muon_momentum,
+                           muon_dtype=self.muon_dtype)
+
+    @property
+    def muon_dtype(self) -> torch.dtype:
+        """--muon-precision run: float32 when the run computes in float32 (on a CPU without
+        native bf16, where bf16 products are emulated), else bf16 as published."""
+        wanted = self.cfg.muon_precision
+        if wanted == "run":
+            wanted = "fp32" if self.autocast_dtype is None else "bf16"
+        return torch.float32 if wanted == "fp32" else torch.bfloat16
 
     # 3. before a step -------------------------------------------------------------------
     @property
