@@ -1,5 +1,7 @@
 """cifarlab from Python: the notebook workflow of train, plot, metrics, predict, load."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,14 @@ def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder
             minus[0, index] -= step
             grads.append((learner.model.forward(plus)[0, 3] - learner.model.forward(minus)[0, 3]) / (2 * step))
         assert maps.reshape(-1)[pixel] == pytest.approx(max(abs(g) for g in grads), rel=1e-3, abs=1e-9)
+
+
+def test_runs_started_within_one_second_get_directories_of_their_own(tmp_path, monkeypatch):
+    from cifarlab.train.rundir import default_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    made = []
+    for _ in range(3):  # far faster than a second apart
+        made.append(default_run_dir("mlp"))
+        made[-1].mkdir(parents=True)
+    assert len(set(made)) == 3 and all(path.parent == Path("runs") for path in made)

@@ -14,7 +14,7 @@ class Progress:
         self.enabled, self.speaks, self.total = enabled, speaks, total
         self.bar = None
         # a terminal redraws the bar; so does a notebook
-        if enabled and (self.stream.isatty() or "ipykernel" in sys.modules):
+        if enabled and (self.stream.isatty() or in_notebook()):
             self.bar = bar_class()(total=total, initial=done, desc="training", unit="step", dynamic_ncols=True,
                             file=self.stream)
 
@@ -41,10 +41,19 @@ class Progress:
             self.bar.close()
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (not merely one that has imported ipykernel)."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+
+
 def bar_class():
     """tqdm's widget in a notebook that has ipywidgets; its text bar elsewhere (Jupyter redraws
     it too, where tqdm.auto would warn that the widget is missing)."""
-    if "ipykernel" in sys.modules:
+    if in_notebook():
         try:
             import ipywidgets  # noqa: F401
         except ImportError:

@@ -141,6 +141,13 @@ def read_history(run_dir: Path) -> History:
 
 
 def default_run_dir(model: str) -> Path:
+    """runs/<model>-<date>-<time>, with -2, -3, ... where runs started within the same second
+    (a notebook cell that trains several models)."""
     from datetime import datetime
 
-    return Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
+    stem = Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir, number = stem, 1
+    while run_dir.exists():
+        number += 1
+        run_dir = stem.with_name(f"{stem.name}-{number}")
+    return run_dir
