@@ -10,6 +10,11 @@ augmented evaluation, as it prints it) against cifarlab's loop time (training pl
 evaluation at the end, from metrics.json); and the wall times of both whole commands
 (start-up, reading the data, training, evaluation, files). Runs are interleaved (peer seed,
 then each preset's seed, and so on), so that a machine that drifts is shared fairly.
+
+The peer computes in bf16 by default; on a CPU without native bf16 that is emulated (on a
+2-core AMD EPYC without AVX512 a reference step took 125 s in bf16 against 12.2 s in float32),
+so `--peer-precision auto` (the default) runs it with `--no-bf16` there, as the presets' own
+`--precision auto` does for them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ from train_process import train_once  # benchmarks/ is on the path when run as a
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with TTA")
 TOTAL = re.compile(r"airbench-style total \(training \+ TTA eval\) ([\d.]+) s")
+
+
+def peer_precision_args(precision: str) -> list[str]:
+    from cifarlab.train.runtime import native_bf16
+
+    if precision == "auto":
+        precision = "bf16" if native_bf16() else "fp32"
+    return ["--bf16"] if precision == "bf16" else ["--no-bf16"]
 
 
 def run_peer(seed: int, data: str, threads: int, extra: list[str]) -> dict:
@@ -69,14 +82,18 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threads", type=int, default=2, help="the peer's threads (give ours after --)")
     parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")
+    parser.add_argument("--peer-precision", choices=("auto", "bf16", "fp32"), default="auto",
+                        help="the peer's precision (auto: bf16 where this CPU computes it natively, else fp32)")
     parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
     args = parser.parse_args()
-    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or 'cpu'}")
+    peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or 'cpu'}; "
+          f"peer options {' '.join(peer_args)}")
     # interleaved (peer seed, then each preset's seed, ...) so that a drifting machine is shared fairly
     peer, ours = [], {pair: [] for pair in args.runs}
     for index in range(max(len(args.peer_seeds), len(args.seeds))):
         if index < len(args.peer_seeds):
-            peer.append(run_peer(args.peer_seeds[index], args.data, args.threads, args.peer_args.split()))
+            peer.append(run_peer(args.peer_seeds[index], args.data, args.threads, peer_args))
             print(f"peer airbench94_cpu seed {args.peer_seeds[index]}: {peer[-1]}", flush=True)
         for pair in args.runs if index < len(args.seeds) else []:
             model, preset = pair.split(":")
