@@ -67,3 +67,21 @@ def test_notebook_runs_top_to_bottom_on_tiny_data(script, tmp_path, learnable_fo
     assert runs and all((run / "metrics.json").is_file() for run in runs)
     if script.stem == "03_fast_convnet":
         assert {"first_layer.png", "saliency.png"} <= {path.name for path in runs[0].iterdir()}
+
+
+def test_the_issue_cell_shows_the_figure_once_and_the_metrics(tmp_path, learnable_folder):
+    """`run = cifarlab.train("mlp", ...); run.plot(); run.metrics` in one cell, then `run.plot()` alone,
+    in a notebook that has imported pyplot and one that has not."""
+    for with_pyplot in (False, True):
+        cells = [f"import cifarlab{'; import matplotlib.pyplot' if with_pyplot else ''}",
+                 f"run = cifarlab.train('mlp', data={str(learnable_folder)!r}, steps=20, batch_size=20, eval_every=10); "
+                 f"run.plot(); run.metrics",
+                 "run.plot()"]
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        for cell in notebook.cells[1:]:
+            pictures = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+            assert len(pictures) == 1, f"{len(pictures)} pictures for {cell.source!r} (pyplot: {with_pyplot})"
+        value = notebook.cells[1].outputs[-1]
+        assert value.output_type == "execute_result" and "'test_accuracy'" in value.data["text/plain"]

@@ -10,7 +10,6 @@ Options are named as the flags (`batch_size=250`, `hidden=(500, 500)`), with `pr
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +50,14 @@ class Run:
 
     def plot(self):
         """The learning curves as a matplotlib Figure (a notebook shows it inline)."""
+        from cifarlab.report.notebook_display import show_once
         from cifarlab.train.plots import curves_figure
         from cifarlab.train.rundir import read_history
         from cifarlab.train.run_logs import StepLog
 
         name = self.dir.name
         figure = curves_figure({name: read_history(self.dir)}, name, {name: StepLog.read(self.dir)})
-        _display_figures_inline()
+        show_once(figure)  # in a notebook: shown now, wherever the call stands in its cell
         return figure
 
     def evaluate(self, device: str = "auto", data: str | None = None) -> dict:
@@ -94,18 +94,6 @@ class Run:
         evaluation = evaluate_run(self.dir, data, device, progress=False, analyse=True)
         predicted = evaluation.test_probabilities.argmax(axis=1)
         return confusion_matrix(evaluation.test_labels, predicted, len(evaluation.classes))
-
-
-def _display_figures_inline() -> None:
-    """In Jupyter, a Figure made without pyplot shows as text until IPython is told to draw
-    figures as PNG; tell it (what `%matplotlib inline` does)."""
-    if "IPython" not in sys.modules:
-        return
-    from IPython import get_ipython
-    from IPython.core.pylabtools import select_figure_formats
-
-    if get_ipython() is not None:
-        select_figure_formats(get_ipython(), {"png"})
 
 
 def train(model: str, data: str | None = None, out: str | Path | None = None, *, preset: str | None = None,
