@@ -20,7 +20,7 @@
 # a module of differentiable torch operations whose backward autograd derives, and a
 # `torch.autograd.Function` with the backward written by hand. This notebook checks that the
 # three agree (forward, gradients, running statistics), then trains the study's MLP with each.
-# About two minutes on a 2-core CPU.
+# Under a minute on a 2-core CPU.
 
 # %% tags=["parameters"]
 DATA = "../../shared/data/cifar10-jpeg.tar.gz"  # the CIFAR-10 source (docs/data.md); None: $CIFARLAB_DATA or the official download
