@@ -67,7 +67,7 @@ class TorchLearner:
 
     def __init__(self, model: torch.nn.Module, cfg, runtime: Runtime, channels_last: bool = False):
         self.cfg, self.step = cfg, 0
-        self.eval_batch_size = cfg.eval_batch_size  # 0: timed at the first evaluation (settle_eval_batch)
+        self.eval_batch_size = cfg.eval_batch_size  # 0: timed before it is first needed (settle_eval_batch)
         self.device, self.group = self._place(runtime, cfg.batch_size)
         self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
