@@ -80,9 +80,8 @@ for ax in axes.flat[len(wrong):]:
 #
 # `run.show()` writes three pictures into the run directory: fastnet's first layer, the 2x2
 # whitening patches (fixed from the data before training; what whitening amplifies), its first
-# trained 3x3 filters seen through the whitening (4x4 colour filters: high-frequency patterns,
-# the directions whitening amplifies), and input-gradient saliency maps, where the loss is most
-# sensitive to the pixels.
+# trained 3x3 filters seen through the whitening (for each, the 4x4 image patch it responds to
+# most), and input-gradient saliency maps, where the loss is most sensitive to the pixels.
 
 # %%
 for picture in run.show():

@@ -83,6 +83,20 @@ def test_fastnet_filters_seen_through_the_whitening_are_the_two_convolutions_com
     torch.testing.assert_close(F.conv2d(x, composed), two_steps)
 
 
+def test_preferred_patches_are_the_filters_weighted_by_the_patch_covariance():
+    from cifarlab.report.pictures import preferred_patches
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((400, 3, 8, 8))
+    images[:, 1] = images[:, 0]  # green copies red: a filter on red alone is answered by red and green
+    one_tap = np.zeros((1, 4, 4, 3))
+    one_tap[0, 1, 2, 0] = 1.0  # row 1, column 2, red
+    patch = preferred_patches(one_tap, images)[0]
+    assert patch[1, 2, 0] == pytest.approx(1.0, abs=0.05) and patch[1, 2, 1] == pytest.approx(1.0, abs=0.05)
+    patch[1, 2, :2] = 0.0
+    assert np.abs(patch).max() < 0.05  # white noise elsewhere: nothing else in the patch
+
+
 def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder, tmp_path):
     """Against central differences on a few pixels (float64 weights and inputs)."""
     from cifarlab.report.pictures import saliency

@@ -7,7 +7,8 @@ pixels its decisions depend on (input-gradient saliency).
   its fixed whitening convolution: the 2x2 patches are the eigenvectors of the training images'
   patch covariance, scaled by 1/sqrt(eigenvalue), so they show what whitening amplifies. Its
   first trained convolution reads the 24 whitened channels; composed with the whitening it is
-  a 4x4 colour filter (its linear part: the GELU between the two taken as linear).
+  a 4x4 colour filter (its linear part: the GELU between the two taken as linear), drawn as the
+  image patch it responds to most (the filter times the patches' covariance).
 - Saliency: |d logit(true class) / d pixel|, its largest channel, for a few test images of each
   class: bright where a small change of the pixel would move the decision most.
 """
@@ -53,6 +54,19 @@ def filters_through_whitening(fastnet) -> np.ndarray:
         for down, right in np.ndindex(2, 2):  # input pixel (row + down, column + right) of the 4x4 window
             composed[:, :, row + down, column + right] += weights[:, :, row, column] @ whiten[:, :, down, right]
     return composed.transpose(0, 2, 3, 1)
+
+
+def preferred_patches(filters: np.ndarray, images: np.ndarray, count: int = 500) -> np.ndarray:
+    """For each (h, w, 3) filter, the image patch it responds to most among patches of the same
+    power as the images': the filter times the patches' covariance (from `count` of `images`,
+    (N, 3, H, W) as the network sees them). The weights themselves look like colour noise: the
+    whitening before them amplifies exactly the rare, high-frequency patterns."""
+    size = filters.shape[1]
+    chosen = images[:count]
+    windows = np.lib.stride_tricks.sliding_window_view(chosen, (size, size), axis=(2, 3))[:, :, ::2, ::2]
+    patches = windows.transpose(0, 2, 3, 4, 5, 1).reshape(-1, size * size * 3)  # (patches, h*w*3), (h, w, c) order
+    covariance = np.cov(patches.astype(np.float64), rowvar=False)
+    return (filters.reshape(len(filters), -1) @ covariance).reshape(filters.shape)
 
 
 def tiles_figure(tiles: np.ndarray, title: str):
@@ -128,10 +142,10 @@ def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarr
     maps = saliency(model, learner, test_inputs[chosen], test_labels[chosen])
     pictures = {"first_layer.png": tiles_figure(tiles, f"{run_dir.name}: {what}")}
     if model == "fastnet":
+        patches = preferred_patches(filters_through_whitening(learner.model), test_inputs)
         pictures["first_filters.png"] = tiles_figure(
-            filters_through_whitening(learner.model),
-            f"{run_dir.name}: the first trained convolution seen through the whitening layer (4x4 colour filters, "
-            f"linear part)")
+            patches, f"{run_dir.name}: first trained convolution through the whitening: the 4x4 image patch "
+                     f"each filter responds to most (its weights x the patch covariance)")
     pictures |= {"saliency.png": saliency_figure(raw_test_images[chosen], maps, test_labels[chosen], classes,
                                                 f"{run_dir.name}: input-gradient saliency of the true class's logit")}
     for name, figure in pictures.items():
