@@ -21,8 +21,8 @@ def register(commands) -> None:
     run.add_argument("experiment", type=Path, help="experiment file (see experiments/)")
     run.add_argument("--data", metavar="PATH", help=DATA_HELP)
     run.add_argument("--heartbeat", type=int, default=30,
-                     help="seconds between a trial's heartbeats; a trial silent for twice this is failed and "
-                          "queued again (default: 30)")
+                     help="seconds between a trial's heartbeats; a trial with no heartbeat for twice this long "
+                          "is marked failed and queued again (default: 30)")
     run.add_argument("--seed", type=int, default=0, help="seed of the sampler (default: 0)")
     results = actions.add_parser("results", help="print a study's trials, best first; write .md and .csv")
     results.add_argument("study", help="study name (the experiment's name)")

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from cifarlab.train.runtime import cpu_model
 
 CANDIDATES = (100, 250, 500, 1000)
 TIMINGS_FILE = "eval-batch-timings.json"
@@ -38,17 +39,6 @@ class EvalBatchChoice:
         when = "timed earlier on this machine" if self.cached else "timed now, remembered"
         return (f"evaluation batch {self.size}: the fastest of {sizes} images per pass "
                 f"({timings} ms per image; {when})")
-
-
-def cpu_model() -> str:
-    """The processor's model name ("AMD EPYC 7B13"), else what platform can tell."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timing_key(learner) -> str:

@@ -62,13 +62,25 @@ def cpu_has_native_bf16(cpuinfo: str, machine: str) -> bool:
 
 
 @functools.cache
+def cpuinfo() -> str:
+    """/proc/cpuinfo of this machine, read once ('' where there is none)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def native_bf16() -> bool:
     """`cpu_has_native_bf16` for the CPU running this process (False where it cannot tell)."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return cpu_has_native_bf16(cpuinfo, platform.machine())
+    return cpu_has_native_bf16(cpuinfo(), platform.machine())
+
+
+def cpu_model() -> str:
+    """The processor's model name ("AMD EPYC 7B13"), else what platform can tell."""
+    for line in cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def resolved_precision(precision: str, device_type: str) -> str:
