@@ -106,7 +106,7 @@ def number_or_text(value: str):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="cpu-peer")
+    parser.add_argument("--preset", default="cpu-peer", choices=("airbench94", "cpu85", "cpu90", "cpu-peer"))
     parser.add_argument("--small-windows", action="store_true", help="profile the preset's small-window steps")
     parser.add_argument("--peer", action="store_true", help="profile the reference instead")
     parser.add_argument("--peer-args", default="", help="further reference options, quoted")
