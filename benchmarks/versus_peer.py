@@ -15,12 +15,20 @@ The peer computes in bf16 by default; on a CPU without native bf16 that is emula
 2-core AMD EPYC without AVX512 a reference step took 125 s in bf16 against 12.2 s in float32),
 so `--peer-precision auto` (the default) runs it with `--no-bf16` there, as the presets' own
 `--precision auto` does for them.
+
+On a slow CPU three seeds of the reference take hours (about 97 minutes each on a 2-core AMD
+EPYC without AVX512), more than one sitting. `--record FILE` appends every finished run to a
+JSON-lines file as it ends (result, processor, date, and a hash of the code that ran), and a
+later call with the same file runs only what is missing: a recorded run is reused when the
+processor model, its bf16 support, the threads, the options and the code (cifarlab's source,
+or the peer's file) are the same. The table then gives each run's date range.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
+import hashlib
+import json
 import re
 import statistics
 import subprocess
@@ -60,6 +68,50 @@ def run_ours(model: str, preset: str, seed: int, data: str, extra: list[str]) ->
     return {"accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"], "wall": wall}
 
 
+def code_hash(paths: list[Path]) -> str:
+    """A short hash of these files' contents: a recorded run is reused only for the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def machine() -> dict:
+    from cifarlab.train.runtime import cpu_model, cpuinfo, native_bf16
+
+    # the model name alone ("AMD EPYC") can hide CPUs of different generations
+    pairs = (line.split(":", 1) for line in cpuinfo().splitlines()[:30] if ":" in line)
+    fields = {name.strip(): value for name, value in pairs}
+    generation = {name: fields.get(name, "?").strip() for name in ("cpu family", "model")}
+    return {"cpu": f"{cpu_model()} (family {generation['cpu family']}, model {generation['model']})",
+            "native_bf16": native_bf16()}
+
+
+class Record:
+    """Finished runs in a JSON-lines file (or nowhere): what matches `key` is not run again."""
+
+    def __init__(self, path: str | None, key: dict):
+        self.path, self.key, self.runs = path, key, {}
+        if path and Path(path).exists():
+            for line in Path(path).read_text().splitlines():
+                entry = json.loads(line)
+                if all(entry.get(name) == value for name, value in key.items()):
+                    self.runs[(entry["run"], entry["seed"], entry["code"])] = entry
+
+    def get_or_run(self, run: str, seed: int, code: str, measure) -> dict:
+        if (run, seed, code) in self.runs:
+            print(f"{run} seed {seed}: recorded {self.runs[(run, seed, code)]['date']}, not run again", flush=True)
+            return self.runs[(run, seed, code)]
+        result = measure()
+        entry = {**self.key, "run": run, "seed": seed, "code": code, **result,
+                 "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
+        if self.path:
+            with open(self.path, "a") as file:  # one whole line per run: a crash loses at most the run under way
+                file.write(json.dumps(entry) + "\n")
+        print(f"{run} seed {seed}: {result}", flush=True)
+        return entry
+
+
 def summary(name: str, seeds: list[int], results: list[dict], peer: list[dict] | None) -> str:
     accuracy = statistics.median(r["accuracy"] for r in results)
     seconds = statistics.median(r["seconds"] for r in results)
@@ -84,27 +136,39 @@ def main():
     parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")
     parser.add_argument("--peer-precision", choices=("auto", "bf16", "fp32"), default="auto",
                         help="the peer's precision (auto: bf16 where this CPU computes it natively, else fp32)")
+    parser.add_argument("--record", metavar="FILE",
+                        help="append each finished run to this JSON-lines file; runs already in it are not repeated")
     parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
     args = parser.parse_args()
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
-    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or 'cpu'}; "
-          f"peer options {' '.join(peer_args)}")
+    key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
+           "data": f"{Path(args.data).name} ({Path(args.data).stat().st_size} bytes)"}
+    record = Record(args.record, key)
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {key['cpu']} "
+          f"(native bf16: {'yes' if key['native_bf16'] else 'no'}); peer options {' '.join(peer_args)}")
+    peer_code = code_hash([PEER])
+    our_code = code_hash(list((Path(__file__).resolve().parents[1] / "src" / "cifarlab").rglob("*.py")))
     # interleaved (peer seed, then each preset's seed, ...) so that a drifting machine is shared fairly
     peer, ours = [], {pair: [] for pair in args.runs}
     for index in range(max(len(args.peer_seeds), len(args.seeds))):
         if index < len(args.peer_seeds):
-            peer.append(run_peer(args.peer_seeds[index], args.data, args.threads, peer_args))
-            print(f"peer airbench94_cpu seed {args.peer_seeds[index]}: {peer[-1]}", flush=True)
+            seed = args.peer_seeds[index]
+            peer.append(record.get_or_run("peer airbench94_cpu", seed, peer_code,
+                                          lambda: run_peer(seed, args.data, args.threads, peer_args)))
         for pair in args.runs if index < len(args.seeds) else []:
-            model, preset = pair.split(":")
-            ours[pair].append(run_ours(model, preset, args.seeds[index], args.data, args.extra))
-            print(f"{pair} seed {args.seeds[index]}: {ours[pair][-1]}", flush=True)
+            model, preset, seed = *pair.split(":"), args.seeds[index]
+            ours[pair].append(record.get_or_run(pair, seed, our_code,
+                                                lambda: run_ours(model, preset, seed, args.data, args.extra)))
     rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
     rows += [summary(pair, args.seeds, results, peer) for pair, results in ours.items()]
     print("\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
           "| wall (median) | time ratio to the peer | wall ratio to the peer |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    dates = sorted(entry["date"] for entry in peer + [run for runs in ours.values() for run in runs])
+    print(f"\nruns finished between {dates[0]} and {dates[-1]}; code {our_code} (cifarlab source), "
+          f"{peer_code} (peer)")
+
 
 if __name__ == "__main__":
     main()

@@ -153,6 +153,17 @@ def test_the_confusion_matrix_adds_up_to_the_test_set_and_its_accuracy(mlp_run, 
     assert torch is not None
 
 
+def test_evaluate_draws_every_picture_from_one_read_of_the_data(mlp_run, monkeypatch):
+    import cifarlab.data.store as store
+
+    reads, read = [], store._load_cache
+    monkeypatch.setattr(store, "_load_cache", lambda path: reads.append(path) or read(path))
+    assert main(["evaluate", str(mlp_run), "--show", "--misclassified", "4"]) == 0
+    for name in ("confusion_matrix.png", "misclassified.png", "first_layer.png", "saliency.png"):
+        assert (mlp_run / name).read_bytes()[:4] == b"\x89PNG"
+    assert len(reads) == 1  # the decoded-array cache, read once for the metrics and every picture
+
+
 def test_most_confident_mistakes_come_first():
     from cifarlab.report.confusion import confusion_matrix, most_confident_mistakes, per_class_accuracy
 

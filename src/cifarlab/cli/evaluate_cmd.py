@@ -43,11 +43,12 @@ def run_evaluate(args) -> int:
     print(format_table(metrics, f"{args.run_dir}: re-evaluated on {evaluation.evaluated_on} in "
                                 f"{metrics['eval_seconds']:.1f} s"))
     write_analysis(args.run_dir, evaluation, args.misclassified)
-    if args.show:
-        from cifarlab.report.pictures import draw_run
+    if args.show:  # from the evaluation's network and data: nothing read again
+        from cifarlab.report.pictures import write_pictures
 
-        print("written: " + ", ".join(map(str, draw_run(args.run_dir, evaluation.data_source, args.device,
-                                                        args.threads))))
+        print("written: " + ", ".join(map(str, write_pictures(
+            args.run_dir, evaluation.model, evaluation.learner, evaluation.raw_test_images,
+            evaluation.test_inputs, evaluation.test_labels, evaluation.classes))))
     saved_path = args.run_dir / "metrics.json"
     if not saved_path.exists():
         print("no metrics.json to compare with (the run has not finished)")
@@ -69,10 +70,8 @@ def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
     write_per_class_csv(run_dir / "per_class.csv", matrix, classes)
     written = [run_dir / "per_class.csv", plot_confusion(run_dir / "confusion_matrix.png", matrix, classes)]
     if misclassified:
-        from cifarlab.data.store import load_cifar10
-
-        images = load_cifar10(evaluation.data_source, progress=False).test_images
         worst = most_confident_mistakes(probabilities, labels, misclassified)
-        written.append(plot_mistakes(run_dir / "misclassified.png", images, labels, probabilities, worst, classes))
+        written.append(plot_mistakes(run_dir / "misclassified.png", evaluation.raw_test_images, labels,
+                                     probabilities, worst, classes))
     print("written: " + ", ".join(str(path) for path in written))
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.data.preprocess import Normalization
+from cifarlab.data.preprocess import Normalization, prepare
+from cifarlab.data.store import load_cifar10
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_from_dict
 from cifarlab.train.loop import evaluate_splits, train_eval_indices
@@ -101,6 +102,10 @@ class Evaluation:
     test_labels: np.ndarray  # (N,) int64
     test_probabilities: np.ndarray | None  # (N, classes) float, with `analyse`
     data_source: str
+    model: str  # kept, with the three below, so that pictures need not reload the run and its data
+    learner: object
+    test_inputs: np.ndarray  # the test images prepared as the run's training images were
+    raw_test_images: np.ndarray  # (N, 32, 32, 3) uint8, as the data source holds them
 
 
 def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0,
@@ -109,7 +114,8 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
     with `analyse`, also every test image's class probabilities."""
     model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
     source = data or record["data_source"]
-    prepared, _ = load_prepared(model, cfg, source, progress)
+    raw = load_cifar10(source, progress=progress)
+    prepared = prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline)
     started = time.perf_counter()
     sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
     metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
@@ -117,7 +123,8 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
     metrics["eval_seconds"] = time.perf_counter() - started
     probabilities = learner.probabilities(prepared.test.x) if analyse else None
     return Evaluation(metrics, where(saved_runtime(record)), evaluated_on, tuple(prepared.classes),
-                      prepared.test.y, probabilities, source)
+                      prepared.test.y, probabilities, source, model, learner, prepared.test.x,
+                      raw.test_images)
 
 
 def test_predictions(run_dir: Path, data: str | None = None, prepared=None):

@@ -1,0 +1,54 @@
+"""benchmarks/versus_peer.py keeps finished runs in a file so that a comparison too long for
+one sitting can be completed later: a recorded run is reused only on the same machine, options
+and code."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from versus_peer import Record, code_hash  # noqa: E402
+
+KEY = {"cpu": "AMD EPYC (family 23, model 1)", "native_bf16": False, "threads": 2}
+
+
+def result(accuracy):
+    return lambda: {"accuracy": accuracy, "seconds": 10.0, "wall": 12.0}
+
+
+def never():
+    raise AssertionError("a recorded run was run again")
+
+
+def test_a_recorded_run_is_reused_on_the_same_machine_and_code(tmp_path):
+    path = str(tmp_path / "runs.jsonl")
+    first = Record(path, KEY).get_or_run("peer", 0, "abc", result(0.9))
+    again = Record(path, KEY).get_or_run("peer", 0, "abc", never)
+    assert again == first and again["accuracy"] == 0.9 and again["cpu"] == KEY["cpu"] and "date" in again
+
+
+@pytest.mark.parametrize("change", [{"cpu": "Intel Xeon"}, {"native_bf16": True}, {"threads": 4}])
+def test_another_machine_or_options_run_again(tmp_path, change):
+    path = str(tmp_path / "runs.jsonl")
+    Record(path, KEY).get_or_run("peer", 0, "abc", result(0.9))
+    assert Record(path, {**KEY, **change}).get_or_run("peer", 0, "abc", result(0.8))["accuracy"] == 0.8
+    assert len(Path(path).read_text().splitlines()) == 2
+
+
+def test_other_code_or_another_seed_runs_again(tmp_path):
+    path = str(tmp_path / "runs.jsonl")
+    record = Record(path, KEY)
+    record.get_or_run("fastnet:cpu85", 1, "abc", result(0.86))
+    assert Record(path, KEY).get_or_run("fastnet:cpu85", 1, "def", result(0.87))["accuracy"] == 0.87
+    assert Record(path, KEY).get_or_run("fastnet:cpu85", 2, "abc", result(0.85))["accuracy"] == 0.85
+    assert [json.loads(line)["seed"] for line in Path(path).read_text().splitlines()] == [1, 1, 2]
+
+
+def test_without_a_file_nothing_is_written_and_the_code_hash_follows_the_contents(tmp_path):
+    assert Record(None, KEY).get_or_run("peer", 0, "abc", result(0.9))["accuracy"] == 0.9
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = code_hash([tmp_path / "a.py"])
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert code_hash([tmp_path / "a.py"]) != before and len(before) == 12
