@@ -156,13 +156,12 @@ def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarr
 def draw_run(run_dir: Path, data: str | None = None, device: str = "auto", threads: int = 0) -> list[Path]:
     """Reload the run in run_dir and write its first_layer.png and saliency.png (the test images
     prepared as its training images were; `data`: the source, default the run's own)."""
-    from cifarlab.data.preprocess import prepare
     from cifarlab.data.store import load_cifar10
-    from cifarlab.train.registry import get_model
+    from cifarlab.train.run import prepare_for
     from cifarlab.train.saved_run import reload_learner
 
     model, cfg, record, learner, _ = reload_learner(run_dir, device, threads)
     raw = load_cifar10(data or record["data_source"], progress=False)  # read once: raw and prepared
-    prepared = prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline)
+    prepared = prepare_for(model, cfg, raw)
     return write_pictures(run_dir, model, learner, raw.test_images, prepared.test.x, prepared.test.y,
                           prepared.classes)

@@ -11,6 +11,7 @@ from pathlib import Path
 from cifarlab import __version__
 from cifarlab.data.batches import check_batch_size
 from cifarlab.data.preprocess import Normalization, PreparedData, prepare
+from cifarlab.data.sources import CifarData
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_to_dict, resolve_steps
@@ -44,8 +45,12 @@ def seed_everything(seed: int, with_torch: bool = True) -> None:
 def load_prepared(model: str, cfg, data: str | None, progress: bool = True) -> tuple[PreparedData, Path]:
     """The data the model trains on, and the source path it came from."""
     source = resolve_source(data, progress=progress)
-    raw = load_cifar10(source, progress=progress)
-    return prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline), source
+    return prepare_for(model, cfg, load_cifar10(source, progress=progress)), source
+
+
+def prepare_for(model: str, cfg, raw: CifarData) -> PreparedData:
+    """Raw CIFAR-10 prepared as `model` with `cfg` trains on it (layout, validation split, pipeline)."""
+    return prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline)
 
 
 def run_record(model: str, cfg, runtime: Runtime | None, prepared: PreparedData, data_source: str) -> dict:

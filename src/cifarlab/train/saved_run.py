@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.data.preprocess import Normalization, prepare
+from cifarlab.data.preprocess import Normalization
 from cifarlab.data.store import load_cifar10
 from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_from_dict
 from cifarlab.train.loop import evaluate_splits, train_eval_indices
 from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.run import load_prepared
+from cifarlab.train.run import load_prepared, prepare_for
 from cifarlab.train.runtime import Runtime, auto_as_saved, for_reloading, runtime_from_dict
 from cifarlab.train.rundir import read_json
 
@@ -115,7 +115,7 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
     model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
     source = data or record["data_source"]
     raw = load_cifar10(source, progress=progress)
-    prepared = prepare(raw, get_model(model).layout, cfg.val_size, cfg.seed, cfg.pipeline)
+    prepared = prepare_for(model, cfg, raw)
     started = time.perf_counter()
     sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
     metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
