@@ -140,6 +140,10 @@ def main():
                         help="append each finished run to this JSON-lines file; runs already in it are not repeated")
     parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
     args = parser.parse_args()
+    if not Path(args.data).is_file():
+        parser.error(f"--data {args.data}: no such file")
+    if any(pair.count(":") != 1 for pair in args.runs):
+        parser.error(f"--runs takes MODEL:PRESET pairs (fastnet:cpu85), got {' '.join(args.runs)}")
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
     key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
            "data": f"{Path(args.data).name} ({Path(args.data).stat().st_size} bytes)"}
