@@ -130,7 +130,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
     parser.add_argument("--peer-seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--runs", nargs="+", default=["fastnet:cpu85", "fastnet:cpu90"], help="MODEL:PRESET pairs")
+    parser.add_argument("--runs", nargs="*", default=["fastnet:cpu85", "fastnet:cpu90"],
+                        help="MODEL:PRESET pairs; given with none, the reference runs alone (to extend a record)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threads", type=int, default=2, help="the peer's threads (give ours after --)")
     parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")

@@ -9,8 +9,9 @@ import pytest
 
 from cifarlab.cli.main import main
 
-OPTIONS = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
-           "--train-eval-size", "0", "--augment", "--quiet", "--device", "cpu"]  # gloo, also where CUDA is
+# gloo on the CPU, also where CUDA is
+OPTIONS = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10",
+           "--lr", "3e-3", "--train-eval-size", "0", "--augment", "--quiet", "--device", "cpu"]
 
 
 def test_two_processes_follow_the_single_process_run(learnable_folder, tmp_path, capsys):
@@ -62,3 +63,37 @@ def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(CifarlabError, match="no GPU of its own"):
         distributed.join(use_cuda=True)
+
+
+def test_the_ddp_wrapper_is_gone_before_the_group_is_torn_down(monkeypatch):
+    """Were DDP's reducer the group's last owner, tearing gloo down could deadlock on the GIL."""
+    import socket
+    import weakref
+
+    import torch.distributed as dist
+
+    from cifarlab.train import distributed
+    from cifarlab.train.registry import DataShape, get_model
+    from cifarlab.train.resolve import resolve
+
+    with socket.socket() as probe:  # a free port for this one-process group
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(port)}.items():
+        monkeypatch.setenv(name, value)
+    cfg, runtime = resolve("mlp", {"device": "cpu", "distributed": True, "hidden": [8]})
+    learner = get_model("mlp").make_learner(cfg, DataShape(10, 100), runtime)
+    assert type(learner.trained).__name__ == "DistributedDataParallel"
+    wrapper = weakref.ref(learner.trained)
+    alive_at_leave = []
+    real_leave = distributed.leave
+
+    def leave(**options):
+        alive_at_leave.append(wrapper() is not None)
+        real_leave(**options)
+
+    monkeypatch.setattr(distributed, "leave", leave)
+    learner.close(finished=True)
+    assert alive_at_leave == [False]
+    assert not dist.is_initialized()
