@@ -141,16 +141,17 @@ def test_a_decaying_schedule_cannot_be_extended(learnable_folder, tmp_path, caps
 
 
 def test_the_confusion_matrix_adds_up_to_the_test_set_and_its_accuracy(mlp_run, capsys):
-    import torch
-
     assert main(["evaluate", str(mlp_run), "--misclassified", "4"]) == 0
     rows = list(csv.DictReader((mlp_run / "per_class.csv").open()))
     matrix = np.array([[int(r[key]) for key in r if key.startswith("predicted_")] for r in rows])
     metrics = json.loads((mlp_run / "metrics.json").read_text())
     assert matrix.sum() == 100  # the synthetic test set
     assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["test_accuracy"])
-    assert (mlp_run / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-    assert torch is not None
+    for index, row in enumerate(rows):  # each class: its images, the correct ones, their ratio
+        assert (int(row["images"]), int(row["correct"])) == (matrix[index].sum(), matrix[index, index])
+        assert float(row["accuracy"]) == pytest.approx(matrix[index, index] / matrix[index].sum())
+    for name in ("confusion_matrix.png", "misclassified.png"):
+        assert (mlp_run / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_evaluate_draws_every_picture_from_one_read_of_the_data(mlp_run, monkeypatch):
