@@ -22,6 +22,9 @@ JSON-lines file as it ends (result, processor, date, and a hash of the code that
 later call with the same file runs only what is missing: a recorded run is reused when the
 processor model, its bf16 support, the threads, the options and the code (cifarlab's source,
 or the peer's file) are the same. The table then gives each run's date range.
+Accuracies so gathered compare; times may not: two sittings on the same processor model ran the
+reference 1.25x apart (EPYC-Zen1, 2026-11-30 and 12-01), so a time ratio wants both sides from one
+sitting.
 """
 
 from __future__ import annotations
