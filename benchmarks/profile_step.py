@@ -98,10 +98,15 @@ def profile_peer_in_this_process(steps: int, peer_args: list[str]) -> None:
 
 
 def number_or_text(value: str):
-    try:
-        return float(value)
-    except ValueError:
-        return value
+    """'250' -> 250, '0.1' -> 0.1, 'false' -> False, anything else stays text."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def main():
