@@ -24,7 +24,10 @@ processor model, its bf16 support, the threads, the options and the code (cifarl
 or the peer's file) are the same. The table then gives each run's date range.
 Accuracies so gathered compare; times may not: two sittings on the same processor model ran the
 reference 1.25x apart (EPYC-Zen1, 2026-11-30 and 12-01), so a time ratio wants both sides from one
-sitting.
+sitting. Each recorded run therefore names the call that ran it (its start time), and the table's
+last column takes the time ratio within each call that ran both sides, then the median over those
+calls: one pair per sitting, gathered over sittings, gives a time ratio that drift between
+machines does not bias.
 """
 
 from __future__ import annotations
@@ -93,8 +96,8 @@ def machine() -> dict:
 class Record:
     """Finished runs in a JSON-lines file (or nowhere): what matches `key` is not run again."""
 
-    def __init__(self, path: str | None, key: dict):
-        self.path, self.key, self.runs = path, key, {}
+    def __init__(self, path: str | None, key: dict, call: str = ""):
+        self.path, self.key, self.call, self.runs = path, key, call, {}
         if path and Path(path).exists():
             for line in Path(path).read_text().splitlines():
                 entry = json.loads(line)
@@ -107,7 +110,7 @@ class Record:
             return self.runs[(run, seed, code)]
         result = measure()
         entry = {**self.key, "run": run, "seed": seed, "code": code, **result,
-                 "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
+                 "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "call": self.call}
         if self.path:
             with open(self.path, "a") as file:  # one whole line per run: a crash loses at most the run under way
                 file.write(json.dumps(entry) + "\n")
@@ -119,14 +122,27 @@ def summary(name: str, seeds: list[int], results: list[dict], peer: list[dict] |
     accuracy = statistics.median(r["accuracy"] for r in results)
     seconds = statistics.median(r["seconds"] for r in results)
     wall = statistics.median(r["wall"] for r in results)
-    ratios = "1 (reference) | 1 (reference)"
+    ratios = "1 (reference) | 1 (reference) | 1 (reference)"
     if peer:
         peer_seconds = statistics.median(r["seconds"] for r in peer)
         peer_wall = statistics.median(r["wall"] for r in peer)
-        ratios = f"{seconds / peer_seconds:.2f}x | {wall / peer_wall:.2f}x"
+        ratios = f"{seconds / peer_seconds:.2f}x | {wall / peer_wall:.2f}x | {within_calls(results, peer)}"
     each = " / ".join(f"{r['accuracy']:.2%}" for r in results)
     return (f"| {name} | {' '.join(map(str, seeds))} | {each} | {accuracy:.2%} | {seconds:.1f} s | {wall:.1f} s "
             f"| {ratios} |")
+
+
+def within_calls(results: list[dict], peer: list[dict]) -> str:
+    """The time ratio taken within each call that ran both sides, then the median over calls."""
+    ratios = []
+    for call in sorted({r.get("call") for r in results} - {None, ""}):
+        peer_seconds = [r["seconds"] for r in peer if r.get("call") == call]
+        if peer_seconds:
+            ours = statistics.median(r["seconds"] for r in results if r.get("call") == call)
+            ratios.append(ours / statistics.median(peer_seconds))
+    if not ratios:
+        return "- (no call ran both)"
+    return f"{statistics.median(ratios):.2f}x ({len(ratios)} call{'s' if len(ratios) > 1 else ''})"
 
 
 def main():
@@ -151,8 +167,9 @@ def main():
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
     key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
            "data": f"{Path(args.data).name} ({Path(args.data).stat().st_size} bytes)"}
-    record = Record(args.record, key)
-    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {key['cpu']} "
+    started = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    record = Record(args.record, key, call=started)
+    print(f"# {started}, {key['cpu']} "
           f"(native bf16: {'yes' if key['native_bf16'] else 'no'}); peer options {' '.join(peer_args)}")
     peer_code = code_hash([PEER])
     our_code = code_hash(list((Path(__file__).resolve().parents[1] / "src" / "cifarlab").rglob("*.py")))
@@ -170,8 +187,8 @@ def main():
     rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
     rows += [summary(pair, args.seeds, results, peer) for pair, results in ours.items()]
     print("\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
-          "| wall (median) | time ratio to the peer | wall ratio to the peer |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| wall (median) | time ratio to the peer | wall ratio to the peer | time ratio within one call |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     dates = sorted(entry["date"] for entry in peer + [run for runs in ours.values() for run in runs])
     print(f"\nruns finished between {dates[0]} and {dates[-1]}; code {our_code} (cifarlab source), "

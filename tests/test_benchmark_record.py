@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from versus_peer import Record, code_hash  # noqa: E402
+from versus_peer import Record, code_hash, within_calls  # noqa: E402
 
 KEY = {"cpu": "AMD EPYC (family 23, model 1)", "native_bf16": False, "threads": 2}
 
@@ -52,3 +52,17 @@ def test_without_a_file_nothing_is_written_and_the_code_hash_follows_the_content
     before = code_hash([tmp_path / "a.py"])
     (tmp_path / "a.py").write_text("x = 2\n")
     assert code_hash([tmp_path / "a.py"]) != before and len(before) == 12
+
+
+def test_each_run_names_its_call_and_time_ratios_pair_runs_of_one_call(tmp_path):
+    path = str(tmp_path / "runs.jsonl")
+    assert Record(path, KEY, call="monday").get_or_run("peer", 0, "abc", result(0.9))["call"] == "monday"
+
+    def run(call, seconds):
+        return {"call": call, "seconds": seconds}
+
+    # the peer ran 100 s on a fast machine and 200 s on a slow one: pairs compare within a call only
+    peer = [run("fast", 100.0), run("slow", 200.0), run("alone", 150.0)]
+    ours = [run("fast", 60.0), run("slow", 100.0), run("slow", 140.0), run("later", 10.0)]
+    assert within_calls(ours, peer) == "0.60x (2 calls)"  # median of 0.60 and 120 / 200
+    assert within_calls([run("later", 10.0), {"seconds": 5.0}], peer) == "- (no call ran both)"
