@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from cifarlab.errors import CifarlabError
+
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 # operator name fragments -> kind of work, first match wins
 KINDS = [("convolution", "convolution"), ("conv", "convolution"), ("batch_norm", "batch norm"),
@@ -97,6 +99,14 @@ def profile_peer_in_this_process(steps: int, peer_args: list[str]) -> None:
                             "per step = divided by the steps + 1)")
 
 
+def name_and_value(item: str) -> tuple[str, object]:
+    """'micro_batch_size=250' -> ('micro_batch_size', 250): one --set item, its value typed."""
+    name, equals, value = item.partition("=")
+    if not (name and equals):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {item!r}")
+    return name, number_or_text(value)
+
+
 def number_or_text(value: str):
     """'250' -> 250, '0.1' -> 0.1, 'false' -> False, anything else stays text."""
     if value.lower() in ("true", "false"):
@@ -118,7 +128,7 @@ def main():
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", type=name_and_value,
                         help="recipe values over the preset's, e.g. brightness=0 contrast=0 precision=fp32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,8 +140,10 @@ def main():
     if args.peer:
         profile_peer_in_this_process(args.steps, args.peer_args.split() + ["--threads", str(args.threads)])
     else:
-        options = {name: number_or_text(value) for name, value in (item.split("=", 1) for item in args.set)}
-        profile_preset(args.preset, args.steps, args.small_windows, options)
+        try:
+            profile_preset(args.preset, args.steps, args.small_windows, dict(args.set))
+        except CifarlabError as exc:  # an unknown option or a bad value: the user's mistake, in one line
+            parser.error(str(exc))
 
 
 if __name__ == "__main__":
