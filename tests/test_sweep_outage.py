@@ -3,7 +3,7 @@
 import optuna
 import pytest
 from optuna.trial import TrialState
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 
 from cifarlab.sweep.patient_storage import DatabaseUnavailable, Patience, PatientRDBStorage, is_connection_error
 
@@ -53,6 +53,21 @@ def test_other_errors_are_not_retried():
     wrapped = optuna.exceptions.StorageInternalError("commit failed")
     wrapped.__cause__ = lost_connection()
     assert is_connection_error(wrapped)
+
+
+def wrapped_pending_rollback(context: BaseException) -> optuna.exceptions.StorageInternalError:
+    """What Optuna raises when its fallback query reuses a session left in a failed transaction."""
+    pending = PendingRollbackError("Can't reconnect until invalid transaction is rolled back.")
+    pending.__context__ = context
+    wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
+    wrapped.__cause__ = pending
+    return wrapped
+
+
+def test_a_transaction_broken_by_a_lost_connection_is_an_outage():
+    # seen with two workers and a server restart: the worker died with a traceback
+    assert is_connection_error(wrapped_pending_rollback(lost_connection()))
+    assert not is_connection_error(wrapped_pending_rollback(KeyError("a failed flush, not the network")))
 
 
 @pytest.fixture

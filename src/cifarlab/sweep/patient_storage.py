@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 import optuna
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 
 from cifarlab.errors import CifarlabError
 
@@ -33,6 +33,9 @@ def is_connection_error(exc: BaseException | None) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    if isinstance(exc, PendingRollbackError):
+        # Optuna's fallback query reused the session whose transaction the lost connection broke
+        return is_connection_error(exc.__context__)
     return isinstance(exc, optuna.exceptions.StorageInternalError) and is_connection_error(exc.__cause__)
 
 
