@@ -1,0 +1,72 @@
+"""A 3x3 convolution whose weight gradient on tiny maps is computed as a forward convolution.
+
+The weight gradient of a 3x3 convolution (padding 1) is a correlation of the input with the
+output gradient, summed over the images and pixels:
+
+    dL/dW[o, c, i, j] = sum over n, h, w of  dY[n, o, h, w] * X_padded[n, c, h + i, w + j]
+
+Read with the images as channels and the input channels as the batch, that is an ordinary
+forward convolution: input X as (C, N, H + 2, W + 2), filters dY as (O, N, H, W), output
+(C, O, 3, 3). On a 2-core Intel Xeon with AMX-BF16 (torch 2.13, bf16, 250 images), oneDNN's
+weight-gradient kernel ran at about 200 GFLOP/s on the 3-pixel maps of fastnet's last layer
+(13.7 ms for 256 -> 256 channels), the forward convolution of this formula in 2.7 ms (0.12-0.27x
+the time on 2- and 3-pixel maps; on 4 to 7 pixels it was 0.4-2.9x, larger maps up to 16x slower;
+in float32 0.57-0.85x on 2 and 3 pixels). So tiny maps in bf16 take this route when training on
+a CPU; everything else (GPUs, float32, larger maps, evaluation) uses the plain convolution.
+benchmarks/RESULTS.md, "Fast ConvNet on an Intel Xeon with AMX-BF16", has the figures.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LARGEST_MAP = 3  # pixels per side; measured faster up to here, slower from 5 on
+
+
+def weight_grad_as_forward_conv(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
+    """dL/dW of a 3x3 convolution with padding 1. x: (N, C, H, W), grad_out: (N, O, H, W),
+    both of one dtype -> (O, C, 3, 3) in that dtype."""
+    images_as_channels = x.transpose(0, 1).contiguous(memory_format=torch.channels_last)  # (C, N, H, W)
+    grads_as_filters = grad_out.transpose(0, 1).contiguous(memory_format=torch.channels_last)  # (O, N, H, W)
+    return F.conv2d(images_as_channels, grads_as_filters, padding=1).transpose(0, 1)  # (C, O, 3, 3) -> (O, C, 3, 3)
+
+
+class ConvWithForwardWeightGrad(torch.autograd.Function):
+    """F.conv2d(x, weight, padding=1) whose backward takes the weight gradient from
+    `weight_grad_as_forward_conv`; the input gradient is oneDNN's, as usual."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.save_for_backward(x, weight)
+        return F.conv2d(x, weight, padding=1)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        grad_x = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(grad_out, x, weight, None, [1, 1], [1, 1], [1, 1], False,
+                                                         [0, 0], 1, [True, False, False])[0]
+        if ctx.needs_input_grad[1]:
+            grad_weight = weight_grad_as_forward_conv(x, grad_out.to(x.dtype))
+        return grad_x, grad_weight
+
+
+class SmallMapConv2d(nn.Conv2d):
+    """nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), the same parameters and outputs,
+    whose training backward on a CPU in bf16 takes the faster route above for maps of at most
+    LARGEST_MAP pixels per side."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(c_in, c_out, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else x.dtype
+        tiny_bf16_training = (x.device.type == "cpu" and dtype == torch.bfloat16 and max(x.shape[-2:]) <= LARGEST_MAP
+                              and torch.is_grad_enabled() and self.weight.requires_grad)
+        if not tiny_bf16_training:
+            return super().forward(x)
+        with torch.autocast("cpu", enabled=False):  # the casts are explicit: the weight's gradient returns in float32
+            return ConvWithForwardWeightGrad.apply(x.to(dtype), self.weight.to(dtype))
