@@ -7,12 +7,14 @@ output gradient, summed over the images and pixels:
 
 Read with the images as channels and the input channels as the batch, that is an ordinary
 forward convolution: input X as (C, N, H + 2, W + 2), filters dY as (O, N, H, W), output
-(C, O, 3, 3). On a 2-core Intel Xeon with AMX-BF16 (torch 2.13, bf16, 250 images), oneDNN's
-weight-gradient kernel ran at about 200 GFLOP/s on the 3-pixel maps of fastnet's last layer
-(13.7 ms for 256 -> 256 channels), the forward convolution of this formula in 2.7 ms (0.12-0.27x
-the time on 2- and 3-pixel maps; on 4 to 7 pixels it was 0.4-2.9x, larger maps up to 16x slower;
-in float32 0.57-0.85x on 2 and 3 pixels). So tiny maps in bf16 take this route when training on
-a CPU; everything else (GPUs, float32, larger maps, evaluation) uses the plain convolution.
+(C, O, 3, 3). On a 2-core Intel Xeon with AMX-BF16 (torch 2.13, bf16, 250 images,
+benchmarks/conv_grads.py), oneDNN's weight-gradient kernel ran at under 200 GFLOP/s on the
+3-pixel maps of fastnet's last layer (14.6 ms for 256 -> 256 channels, 7x its forward pass); this
+formula's forward convolution took 2.8 ms (0.19x), and 0.12-0.52x on 2- and 4-pixel maps, but
+0.84-1.38x on 5, 1.4-2.8x on 6 and 7 pixels and 5-19x on larger maps; in float32 it was slower on every map (1.4x
+on 3 pixels). So only maps of at most 4 pixels in bf16 take this route, when training on a CPU;
+everything else (GPUs, float32, larger maps, evaluation) uses the plain convolution. On a
+cpu-peer step that saves about 5 %.
 benchmarks/RESULTS.md, "Fast ConvNet on an Intel Xeon with AMX-BF16", has the figures.
 """
 
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LARGEST_MAP = 3  # pixels per side; measured faster up to here, slower from 5 on
+LARGEST_MAP = 4  # pixels per side: 0.12-0.52x the time on 2 to 4 pixels, 0.84-1.38x on 5, slower beyond
 
 
 def weight_grad_as_forward_conv(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:

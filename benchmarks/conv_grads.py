@@ -1,0 +1,87 @@
+"""Benchmark for issue 24: the three products of each of fastnet's 3x3 convolutions, one layer
+at a time, on this machine: the forward pass, oneDNN's input gradient and weight gradient, and
+the weight gradient as a forward convolution (`torch_nn/small_map_conv.py`), which fastnet
+uses on maps of at most 3 pixels in bf16.
+
+    python benchmarks/conv_grads.py --threads 2 --windows 32 28 24 --dtypes bf16 fp32
+
+Random tensors of one micro-batch (250 images, channels_last), the layer shapes of the given
+block widths at each training window size. Each figure is the median of --repeats timings after
+two warm-up calls; GFLOP/s counts 2 x images x pixels x 9 x c_in x c_out per product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from cifarlab.torch_nn.small_map_conv import weight_grad_as_forward_conv
+
+DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def layer_shapes(widths: tuple[int, ...], window: int) -> list[tuple[int, int, int]]:
+    """(c_in, c_out, map side) of fastnet's six 3x3 convolutions: the 2x2 whitening conv takes
+    a pixel off, each block's max-pool halves the map (rounding down)."""
+    shapes, channels, side = [], 24, window - 1
+    for width in widths:
+        shapes += [(channels, width, side), (width, width, side // 2)]
+        channels, side = width, side // 2
+    return shapes
+
+
+def median_ms(work, repeats: int) -> float:
+    work(), work()  # oneDNN prepares its kernels for the shape
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def time_layer(c_in: int, c_out: int, side: int, dtype, images: int, repeats: int) -> dict[str, float]:
+    def tensor(*shape):
+        return torch.randn(*shape).to(dtype).contiguous(memory_format=torch.channels_last)
+
+    x, grad_out, weight = tensor(images, c_in, side, side), tensor(images, c_out, side, side), tensor(c_out, c_in, 3, 3)
+
+    def onednn_backward(mask):
+        return lambda: torch.ops.aten.convolution_backward(grad_out, x, weight, None, [1, 1], [1, 1], [1, 1], False,
+                                                           [0, 0], 1, mask)
+    return {"forward": median_ms(lambda: F.conv2d(x, weight, padding=1), repeats),
+            "input grad": median_ms(onednn_backward([True, False, False]), repeats),
+            "weight grad": median_ms(onednn_backward([False, True, False]), repeats),
+            "as forward conv": median_ms(lambda: weight_grad_as_forward_conv(x, grad_out), repeats)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--widths", type=int, nargs=3, default=(64, 192, 256), help="the presets' cpu90/cpu-peer widths")
+    parser.add_argument("--windows", type=int, nargs="+", default=(32, 28))
+    parser.add_argument("--dtypes", nargs="+", choices=tuple(DTYPES), default=("bf16",))
+    parser.add_argument("--images", type=int, default=250, help="the presets' micro-batch")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.images} images, widths {args.widths}\n")
+    print("| dtype | window | layer | map | forward ms | input grad ms | weight grad ms (GFLOP/s) "
+          "| as forward conv ms | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for dtype_name in args.dtypes:
+        for window in args.windows:
+            for c_in, c_out, side in layer_shapes(tuple(args.widths), window):
+                ms = time_layer(c_in, c_out, side, DTYPES[dtype_name], args.images, args.repeats)
+                gflop = 2 * args.images * side * side * 9 * c_in * c_out / 1e9
+                print(f"| {dtype_name} | {window} | {c_in} -> {c_out} | {side} | {ms['forward']:.2f} "
+                      f"| {ms['input grad']:.2f} | {ms['weight grad']:.2f} ({gflop / ms['weight grad'] * 1e3:.0f}) "
+                      f"| {ms['as forward conv']:.2f} | {ms['as forward conv'] / ms['weight grad']:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
