@@ -83,14 +83,9 @@ def code_hash(paths: list[Path]) -> str:
 
 
 def machine() -> dict:
-    from cifarlab.train.runtime import cpu_model, cpuinfo, native_bf16
+    from cifarlab.train.runtime import cpu_model_and_generation, native_bf16
 
-    # the model name alone ("AMD EPYC") can hide CPUs of different generations
-    pairs = (line.split(":", 1) for line in cpuinfo().splitlines()[:30] if ":" in line)
-    fields = {name.strip(): value for name, value in pairs}
-    generation = {name: fields.get(name, "?").strip() for name in ("cpu family", "model")}
-    return {"cpu": f"{cpu_model()} (family {generation['cpu family']}, model {generation['model']})",
-            "native_bf16": native_bf16()}
+    return {"cpu": cpu_model_and_generation(), "native_bf16": native_bf16()}
 
 
 class Record:

@@ -127,6 +127,22 @@ def test_native_bf16_is_read_from_the_cpus_flags():
     assert cpu_has_native_bf16(ARM_WITH_BF16, "aarch64") and not cpu_has_native_bf16("Features : fp asimd", "aarch64")
 
 
+def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
+    from cifarlab.train import runtime
+
+    xeon = "processor\t: 0\ncpu family\t: 6\nmodel\t\t: 167\nmodel name\t: Intel(R) Xeon(R) Processor\n"
+    monkeypatch.setattr(runtime, "cpuinfo", lambda: xeon)
+    assert runtime.cpu_model_and_generation() == "Intel(R) Xeon(R) Processor (family 6, model 167)"
+
+
+def test_class_constants_of_a_config_are_not_options():
+    from cifarlab.train.resolve import coerce_option, option_types
+
+    assert "BEFORE_FIELD" not in option_types("fastnet") and "muon_lr" in option_types("fastnet")
+    with pytest.raises(CifarlabError, match="unknown option 'BEFORE_FIELD'"):
+        coerce_option("fastnet", "BEFORE_FIELD", {})
+
+
 @pytest.mark.parametrize("native, chosen", [(True, "bf16"), (False, "fp32")])
 def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folder, tmp_path, monkeypatch, capsys,
                                                                  native, chosen):

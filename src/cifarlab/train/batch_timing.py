@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cifarlab.train.runtime import cpu_model
+from cifarlab.train.runtime import cpu_model_and_generation
 
 CANDIDATES = (100, 250, 500, 1000)
 TIMINGS_FILE = "eval-batch-timings.json"
@@ -44,7 +44,7 @@ class EvalBatchChoice:
 def timing_key(learner) -> str:
     """What the fastest size depends on: the machine, torch, threads, precision, memory layout
     and the network's shape (its printed form)."""
-    device = torch.cuda.get_device_name(learner.device) if learner.device.type == "cuda" else cpu_model()
+    device = torch.cuda.get_device_name(learner.device) if learner.device.type == "cuda" else cpu_model_and_generation()
     network = hashlib.sha1(repr(learner.model).encode()).hexdigest()[:12]
     return (f"{device} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
             f"{learner.autocast_dtype} | {learner.memory_format} | network {network}")

@@ -83,11 +83,15 @@ def option_types(model: str) -> dict:
     """Every option `model` takes: its config's fields and, for torch models, the runtime's
     (device, threads, precision, ...), with their types."""
     entry = get_model(model)
-    hints = dict(typing.get_type_hints(entry.config_cls))
+    classes = [entry.config_cls]
     if entry.takes_runtime:
         from cifarlab.train.runtime import Runtime
 
-        hints.update(typing.get_type_hints(Runtime))
+        classes.append(Runtime)
+    hints = {}
+    for cls in classes:
+        types = typing.get_type_hints(cls)
+        hints.update({field.name: types[field.name] for field in dataclasses.fields(cls)})  # not BEFORE_FIELD
     return hints
 
 

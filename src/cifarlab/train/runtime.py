@@ -83,6 +83,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_model_and_generation() -> str:
+    """`cpu_model` with its x86 family and model numbers ("Intel(R) Xeon(R) Processor (family 6,
+    model 167)"): the name alone can hide processors of different generations."""
+    pairs = (line.split(":", 1) for line in cpuinfo().splitlines()[:30] if ":" in line)
+    fields = {name.strip(): value.strip() for name, value in pairs}
+    return f"{cpu_model()} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+
+
 def resolved_precision(precision: str, device_type: str) -> str:
     """--precision as it runs on `device_type` ('cpu' or 'cuda'): auto becomes bf16 or fp32."""
     if precision != "auto":
