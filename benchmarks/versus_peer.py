@@ -17,16 +17,16 @@ so `--peer-precision auto` (the default) runs it with `--no-bf16` there, as the 
 `--precision auto` does for them.
 
 On a slow CPU three seeds of the reference take hours (about 97 minutes each on a 2-core AMD
-EPYC without AVX512), more than one sitting. `--record FILE` appends every finished run to a
+EPYC without AVX512), longer than a machine may stay up. `--record FILE` appends every finished run to a
 JSON-lines file as it ends (result, processor, date, and a hash of the code that ran), and a
 later call with the same file runs only what is missing: a recorded run is reused when the
 processor model, its bf16 support, the threads, the options and the code (cifarlab's source,
 or the peer's file) are the same. The table then gives each run's date range.
-Accuracies so gathered compare; times may not: two sittings on the same processor model ran the
+Accuracies so gathered compare; times may not: two machine starts on the same processor model ran the
 reference 1.25x apart (EPYC-Zen1, 2026-11-30 and 12-01), so a time ratio wants both sides from one
-sitting. Each recorded run therefore names the call that ran it (its start time), and the table's
+machine start. Each recorded run therefore names the call that ran it (its start time), and the table's
 last column takes the time ratio within each call that ran both sides, then the median over those
-calls: one pair per sitting, gathered over sittings, gives a time ratio that drift between
+calls: one pair per machine start, gathered over machine starts, gives a time ratio that drift between
 machines does not bias.
 """
 

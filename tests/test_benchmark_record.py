@@ -1,5 +1,5 @@
 """benchmarks/versus_peer.py keeps finished runs in a file so that a comparison too long for
-one sitting can be completed later: a recorded run is reused only on the same machine, options
+one machine's uptime can be completed later: a recorded run is reused only on the same machine, options
 and code."""
 
 import json
