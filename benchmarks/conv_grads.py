@@ -1,7 +1,7 @@
 """Benchmark for issue 24: the three products of each of fastnet's 3x3 convolutions, one layer
 at a time, on this machine: the forward pass, oneDNN's input gradient and weight gradient, and
 the weight gradient as a forward convolution (`torch_nn/small_map_conv.py`), which fastnet
-uses on maps of at most 3 pixels in bf16.
+uses on maps of at most `LARGEST_MAP` (4) pixels in bf16.
 
     python benchmarks/conv_grads.py --threads 2 --windows 32 28 24 --dtypes bf16 fp32
 
@@ -19,7 +19,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from cifarlab.torch_nn.small_map_conv import weight_grad_as_forward_conv
+from cifarlab.torch_nn.small_map_conv import plain_conv_backward, weight_grad_as_forward_conv
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -51,8 +51,7 @@ def time_layer(c_in: int, c_out: int, side: int, dtype, images: int, repeats: in
     x, grad_out, weight = tensor(images, c_in, side, side), tensor(images, c_out, side, side), tensor(c_out, c_in, 3, 3)
 
     def onednn_backward(mask):
-        return lambda: torch.ops.aten.convolution_backward(grad_out, x, weight, None, [1, 1], [1, 1], [1, 1], False,
-                                                           [0, 0], 1, mask)
+        return lambda: plain_conv_backward(x, weight, grad_out, mask)
     return {"forward": median_ms(lambda: F.conv2d(x, weight, padding=1), repeats),
             "input grad": median_ms(onednn_backward([True, False, False]), repeats),
             "weight grad": median_ms(onednn_backward([False, True, False]), repeats),
@@ -61,13 +60,16 @@ def time_layer(c_in: int, c_out: int, side: int, dtype, images: int, repeats: in
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--widths", type=int, nargs=3, default=(64, 192, 256), help="the presets' cpu90/cpu-peer widths")
+    parser.add_argument("--widths", type=int, nargs=3, default=(64, 192, 256),
+                        help="the presets' cpu90/cpu-peer widths")
     parser.add_argument("--windows", type=int, nargs="+", default=(32, 28))
     parser.add_argument("--dtypes", nargs="+", choices=tuple(DTYPES), default=("bf16",))
     parser.add_argument("--images", type=int, default=250, help="the presets' micro-batch")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if not all(16 <= window <= 32 for window in args.windows):
+        parser.error("--windows: sizes from 16 to 32 pixels (fastnet's --small-crop range)")
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, {args.images} images, widths {args.widths}\n")
     print("| dtype | window | layer | map | forward ms | input grad ms | weight grad ms (GFLOP/s) "

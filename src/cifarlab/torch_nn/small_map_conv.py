@@ -10,11 +10,11 @@ forward convolution: input X as (C, N, H + 2, W + 2), filters dY as (O, N, H, W)
 (C, O, 3, 3). On a 2-core Intel Xeon with AMX-BF16 (torch 2.13, bf16, 250 images,
 benchmarks/conv_grads.py), oneDNN's weight-gradient kernel ran at under 200 GFLOP/s on the
 3-pixel maps of fastnet's last layer (14.6 ms for 256 -> 256 channels, 7x its forward pass); this
-formula's forward convolution took 2.8 ms (0.19x), and 0.12-0.52x on 2- and 4-pixel maps, but
-0.84-1.38x on 5, 1.4-2.8x on 6 and 7 pixels and 5-19x on larger maps; in float32 it was slower on every map (1.4x
-on 3 pixels). So only maps of at most 4 pixels in bf16 take this route, when training on a CPU;
-everything else (GPUs, float32, larger maps, evaluation) uses the plain convolution. On a
-cpu-peer step that saves about 5 %.
+formula's forward convolution took 2.8 ms (0.19x), 0.13x on 2-pixel maps and 0.38-0.54x on
+4-pixel maps, but 0.90-1.45x on 5, 1.4-2.8x on 6 and 7 and 3.5-19x on larger maps; in float32 it
+was slower on every map (1.4x on 3 pixels). So only maps of at most 4 pixels in bf16 take this
+route, when training on a CPU; everything else (GPUs, float32, larger maps, evaluation) uses the
+plain convolution. On a cpu-peer step that saves about 5 %.
 benchmarks/RESULTS.md, "Fast ConvNet on an Intel Xeon with AMX-BF16", has the figures.
 """
 
@@ -24,7 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LARGEST_MAP = 4  # pixels per side: 0.12-0.52x the time on 2 to 4 pixels, 0.84-1.38x on 5, slower beyond
+LARGEST_MAP = 4  # pixels per side: 0.13-0.54x the time on 2 to 4 pixels, 0.90-1.45x on 5, slower beyond
+
+
+def plain_conv_backward(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tensor, mask: list[bool]):
+    """torch's own backward of F.conv2d(x, weight, padding=1) (oneDNN's kernels on a CPU):
+    (grad_x, grad_weight, grad_bias), each None unless `mask` asks for it. Called directly:
+    torch.nn.grad.conv2d_input, which passes a stand-in input, ran 10-18 % slower on 7-pixel maps."""
+    return torch.ops.aten.convolution_backward(grad_out, x, weight, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                                               mask)
 
 
 def weight_grad_as_forward_conv(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
@@ -49,8 +57,7 @@ class ConvWithForwardWeightGrad(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(grad_out, x, weight, None, [1, 1], [1, 1], [1, 1], False,
-                                                         [0, 0], 1, [True, False, False])[0]
+            grad_x = plain_conv_backward(x, weight, grad_out, [True, False, False])[0]
         if ctx.needs_input_grad[1]:
             grad_weight = weight_grad_as_forward_conv(x, grad_out.to(x.dtype))
         return grad_x, grad_weight
