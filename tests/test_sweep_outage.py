@@ -56,7 +56,7 @@ def test_other_errors_are_not_retried():
 
 
 def wrapped_pending_rollback(context: BaseException) -> optuna.exceptions.StorageInternalError:
-    """What Optuna raises when its fallback query reuses a session left in a failed transaction."""
+    """What Optuna raises when its fallback query runs inside a transaction a failure left open."""
     pending = PendingRollbackError("Can't reconnect until invalid transaction is rolled back.")
     pending.__context__ = context
     wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")

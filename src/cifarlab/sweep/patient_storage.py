@@ -34,7 +34,7 @@ def is_connection_error(exc: BaseException | None) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, PendingRollbackError):
-        # Optuna's fallback query reused the session whose transaction the lost connection broke
+        # Optuna's fallback query ran inside the transaction that the lost connection had broken
         return is_connection_error(exc.__context__)
     return isinstance(exc, optuna.exceptions.StorageInternalError) and is_connection_error(exc.__cause__)
 
