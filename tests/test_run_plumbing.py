@@ -29,8 +29,8 @@ def test_the_runtime_is_saved_apart_from_the_recipe(mlp_run):
     record = json.loads((mlp_run / "config.json").read_text())
     device = "cuda" if torch.cuda.is_available() else "cpu"  # "auto", resolved where the run trained
     assert record["runtime"] == {"device": device, "threads": 0, "distributed": False, "precision": "fp32",
-                                 "compile": False}
-    assert not {"device", "threads", "distributed", "precision", "compile"} & set(record["config"])
+                                 "compile": False, "reuse_memory": True}
+    assert not {"device", "threads", "distributed", "precision", "compile", "reuse_memory"} & set(record["config"])
 
 
 def test_a_run_trained_on_cuda_is_evaluated_and_used_on_a_cpu(mlp_run, learnable_folder, capsys):

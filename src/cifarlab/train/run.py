@@ -17,6 +17,7 @@ from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_to_dict, resolve_steps
 from cifarlab.train.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
 from cifarlab.train.loop import best_path, fit
+from cifarlab.train.memory_reuse import keep_freed_memory
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
 from cifarlab.train.run_logs import StepLog
@@ -143,6 +144,8 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     if runtime is not None:  # record the device and precision it really ran with ("auto" resolved)
         device = learner.device.type
         runtime = dataclasses.replace(runtime, device=device, precision=resolved_precision(runtime.precision, device))
+        if device == "cpu" and runtime.reuse_memory:
+            keep_freed_memory()
     if announce and learner.is_main:
         print(describe(model, cfg, runtime))
         if asked is not None and asked.precision == "auto":

@@ -1,0 +1,66 @@
+"""train/memory_reuse.py: after keep_freed_memory, glibc serves large blocks from its heap and
+keeps them when freed (checked in a child process: the setting is process-wide)."""
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from cifarlab.cli.main import main
+
+pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                                reason="the setting exists for glibc's malloc only")
+
+# Allocates and frees 64 MiB with malloc, then prints how many bytes glibc's mallinfo2 saw
+# mmapped while the block lived, and how many the heap held free after it was freed.
+CHILD = """
+import ctypes, sys
+from cifarlab.train.memory_reuse import keep_freed_memory
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+libc = ctypes.CDLL(None)
+if not hasattr(libc, "mallinfo2"):
+    print("no mallinfo2"); sys.exit(0)
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, (ctypes.c_size_t,)
+libc.free.argtypes = (ctypes.c_void_p,)
+applied = keep_freed_memory() if sys.argv[1] == "keep" else False
+block = libc.malloc(64 << 20)
+mapped = libc.mallinfo2().hblkhd
+libc.free(block)
+print(applied, mapped >= 64 << 20, libc.mallinfo2().fordblks >= 64 << 20)
+"""
+
+
+def child_reports(mode: str) -> str:
+    done = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True)
+    if done.stdout.strip() == "no mallinfo2":
+        pytest.skip("this glibc has no mallinfo2 (before 2.33) to look with")
+    return done.stdout.split()
+
+
+def test_a_large_block_is_mapped_and_returned_by_default():
+    assert child_reports("default") == ["False", "True", "False"]
+
+
+def test_after_keep_freed_memory_it_comes_from_the_heap_and_stays_there():
+    assert child_reports("keep") == ["True", "False", "True"]
+
+
+@pytest.mark.parametrize("flag, applied", [(None, True), ("--no-reuse-memory", False)])
+def test_a_cpu_run_applies_it_unless_told_not_to(flag, applied, learnable_folder, tmp_path, monkeypatch):
+    import importlib
+    import json
+
+    calls = []  # cifarlab.train is also the name of a function: import the module by its full name
+    monkeypatch.setattr(importlib.import_module("cifarlab.train.run"), "keep_freed_memory", lambda: calls.append(True))
+    options = ["--pipeline", "standardize", "--hidden", "16", "--steps", "4", "--batch-size", "20",
+               "--train-eval-size", "0", "--device", "cpu", "--quiet", *([flag] if flag else [])]
+    assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(tmp_path / "run"), *options]) == 0
+    assert bool(calls) is applied
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["runtime"]["reuse_memory"] is applied
