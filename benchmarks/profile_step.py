@@ -26,6 +26,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from cifarlab.errors import CifarlabError
+from cifarlab.train.memory_reuse import keep_freed_memory
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 # operator name fragments -> kind of work, first match wins
@@ -70,6 +71,8 @@ def profile_preset(preset: str, steps: int, small_windows: bool, options: dict) 
     recipe = {**PRESETS[preset], **options}
     if not small_windows:
         recipe = {**recipe, "small_crop": 0, "small_crop_epochs": 0.0}
+    if recipe.get("reuse_memory", True):  # as `cifarlab train` does on a CPU (--set reuse_memory=false: not)
+        keep_freed_memory()
     learner = learner_for("fastnet", **recipe)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((learner.cfg.batch_size, 3, 32, 32)).astype(np.float32)
@@ -129,7 +132,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", type=name_and_value,
-                        help="recipe values over the preset's, e.g. brightness=0 contrast=0 precision=fp32")
+                        help="recipe values over the preset's, e.g. brightness=0 contrast=0 precision=fp32 "
+                             "reuse_memory=false")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu: {os.uname().machine}")

@@ -1,13 +1,13 @@
 """Keep the memory one training step frees for the next step, instead of handing it back.
 
 A training step allocates and frees the same large buffers every time: activations and their
-gradients of 8 to 66 MB for a micro-batch. glibc's malloc serves every block above its mmap
+gradients of up to 66 MB for a micro-batch. glibc's malloc serves every block above its mmap
 threshold (at most 32 MB) with a fresh mmap and returns it with munmap when freed, and trims
 the heap's free top; the next step then faults the same amount back in, page by page, and the
-kernel zeroes every page again. On the Intel Xeon with AMX-BF16 measured in benchmarks/RESULTS.md
-that cost is large and varies: 1.0-1.5 million page faults and 2.6-3.1 s of system time per
-12 steps of cpu-peer. With mmap off and the heap never trimmed, the freed blocks stay in the
-process and are reused: the step took 0.87x the time, for 3 % more peak memory.
+kernel zeroes every page again. On the Intel Xeon with AMX-BF16 of benchmarks/RESULTS.md
+(`benchmarks/memory_reuse.py`, 3 rounds each) a process timing 12 cpu-peer steps faulted 0.75-1.3
+million pages in 1.3-2.4 s of system time; with mmap off and the heap never trimmed, 0.15 million
+in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memory was the same.
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
 malloc parameters, so the training command calls it, not the library on import.

@@ -37,7 +37,7 @@ class Runtime:
                                   "are slow)")
     reuse_memory: bool = option(True, "on a CPU under glibc, keep the memory a step frees for the next step "
                                       "instead of returning it to the OS and faulting it in again "
-                                      "(train/memory_reuse.py: 0.87x the step time on an Intel Xeon)")
+                                      "(train/memory_reuse.py: 0.91x the step time on an Intel Xeon)")
 
     def __post_init__(self):
         if self.threads < 0:

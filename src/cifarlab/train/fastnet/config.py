@@ -121,7 +121,7 @@ CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250, "lr": 1
        "eval_batch_size": 0,  # timed on this machine, once
        "precision": "auto"}  # bf16 where the CPU computes it natively, else fp32 (emulated bf16 is far slower)
 # cpu85: narrow blocks, 3.5 epochs (4 until 2026-12-02; on an Intel Xeon with AMX-BF16 seeds 1-3 gave
-# 86.30 / 86.01 / 86.20 % at 3.5 against 86.20 / 86.71 / 86.42 % at 4, in 0.9x the time)
+# 86.30 / 86.01 / 86.20 % at 3.5 against 86.20 / 86.71 / 86.42 % at 4, in 0.87-0.96x the time)
 CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 3.5}
 # cpu90: a narrower middle block (0.77-0.83x the cost per image) and 28-pixel windows (0.55-0.59x
 # with it) for the first half: 5.4 full-width epochs' cost (benchmarks/step_cost.py), 90.29 %
