@@ -34,7 +34,8 @@ def _option_kwargs(field: dataclasses.Field, hint, default) -> dict:
         return {"action": argparse.BooleanOptionalAction, "default": default, "help": help_text}
     if typing.get_origin(hint) is tuple:
         shown = ",".join(map(str, default)) or "none"
-        return {"type": parse_int_list, "default": default, "metavar": "N,N,...", "help": f"{help_text} (default: {shown})"}
+        return {"type": parse_int_list, "default": default, "metavar": "N,N,...",
+                "help": f"{help_text} (default: {shown})"}
     kind = finite_float if hint is float else hint
     kwargs = {"type": kind, "default": default, "help": f"{help_text} (default: %(default)s)"}
     if choices:

@@ -10,7 +10,8 @@ def register(commands) -> None:
                                  description="Draw accuracy and loss (train dashed, test solid) of one or more "
                                              "run directories into one PNG.")
     parser.add_argument("run_dirs", metavar="RUN_DIR", type=Path, nargs="+", help="run directories")
-    parser.add_argument("--output", "-o", type=Path, default=Path("curves.png"), help="PNG to write (default: curves.png)")
+    parser.add_argument("--output", "-o", type=Path, default=Path("curves.png"),
+                        help="PNG to write (default: curves.png)")
     parser.add_argument("--title", default="", help="figure title")
     parser.set_defaults(handler=run_plot)
 

@@ -68,7 +68,8 @@ def _unpickle(blob: bytes, name: str) -> dict:
     try:
         return pickle.loads(blob, encoding="bytes")
     except Exception as exc:  # pickle raises many types on corrupt input
-        raise CifarlabError(f"cannot read CIFAR-10 batch {name!r} ({exc}): the copy is damaged, fetch it again") from None
+        raise CifarlabError(f"cannot read CIFAR-10 batch {name!r} ({exc}): the copy is damaged, "
+                            "fetch it again") from None
 
 
 def _batch_arrays(batch: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +187,8 @@ def _read_archive(path: Path) -> CifarData:
                     images.setdefault((split, cls), []).append((name, archive.extractfile(member).read()))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         reason = str(exc) or type(exc).__name__
-        raise CifarlabError(f"cannot read archive {path} ({reason}): it is truncated or damaged, fetch it again") from None
+        raise CifarlabError(f"cannot read archive {path} ({reason}): it is truncated or damaged, "
+                            "fetch it again") from None
     if batches:
         missing = [n for n in (*PYTHON_TRAIN_BATCHES, PYTHON_TEST_BATCH, PYTHON_META) if n not in batches]
         if missing:

@@ -40,7 +40,8 @@ def resolve_source(data: str | os.PathLike | None = None, download: bool = True,
         if candidate.exists():
             return candidate
     if not download:
-        raise CifarlabError(f"no CIFAR-10 copy in {home}: pass --data PATH, or run `cifarlab data prepare` with network access")
+        raise CifarlabError(f"no CIFAR-10 copy in {home}: pass --data PATH, or run `cifarlab data prepare` "
+                            "with network access")
     return dl.download(dl.OFFICIAL_URL, home / dl.OFFICIAL_NAME, dl.OFFICIAL_MD5, progress=progress)
 
 

@@ -149,7 +149,8 @@ def check_all(batch_size: int = 8, features: int = 12, classes: int = 5, seed: i
         check_module(Dropout(0.3, np.random.default_rng(seed)).eval(), x, "Dropout(0.3) (eval)"),
         check_loss(CrossEntropy(), probs, labels, "CrossEntropy"),
         check_loss(SoftmaxCrossEntropy(), x[:, :classes], labels, "SoftmaxCrossEntropy"),
-        check_mlp(build_mlp(features, (10,), classes, seed=seed, neg_slope=0.02), x, labels, "MLP (1 hidden, LeakyReLU)"),
+        check_mlp(build_mlp(features, (10,), classes, seed=seed, neg_slope=0.02), x, labels,
+                  "MLP (1 hidden, LeakyReLU)"),
         check_mlp(build_mlp(features, (10, 9), classes, seed=seed, activation="relu", batch_norm=True, dropout=0.2),
                   x, labels, "MLP (2 hidden, BN, dropout)"),
     ]

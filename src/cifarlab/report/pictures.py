@@ -32,7 +32,8 @@ def first_layer_tiles(model: str, learner) -> tuple[np.ndarray, str]:
     torch_model = learner.model
     if model == "fastnet":
         weights = torch_model.whiten.weight.detach().cpu().numpy()[:12]  # the other 12 are their negatives
-        return weights.transpose(0, 2, 3, 1), "the whitening layer's 2x2 patches (patch eigenvectors / sqrt(eigenvalue))"
+        title = "the whitening layer's 2x2 patches (patch eigenvectors / sqrt(eigenvalue))"
+        return weights.transpose(0, 2, 3, 1), title
     first = next(m for m in torch_model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
     weights = first.weight.detach().float().cpu().numpy()
     if weights.ndim == 2:  # the torch MLP: inputs flattened from (3, 32, 32)

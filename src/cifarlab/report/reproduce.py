@@ -186,7 +186,8 @@ def part_batchnorm(log):
     beta = torch.randn(8, dtype=torch.float64, requires_grad=True)
     passed = torch.autograd.gradcheck(lambda a, g, b: BatchNormFunction.apply(a, g, b, 1e-5), (x, gamma, beta))
     rows = ["### Part 3: custom batch normalisation", "",
-            f"`torch.autograd.gradcheck` of the hand-written backward (float64): {'passed' if passed else 'FAILED'}.", "",
+            "`torch.autograd.gradcheck` of the hand-written backward (float64): "
+            f"{'passed' if passed else 'FAILED'}.", "",
             "| form | mode | max abs. difference to torch.nn.BatchNorm1d (output, dL/dx) |", "|---|---|---|"]
     for name, form in (("autograd Module", BatchNormAutograd), ("Function Module", BatchNormFunctional)):
         ours, ref = form(8).double(), torch.nn.BatchNorm1d(8).double()

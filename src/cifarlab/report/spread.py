@@ -34,7 +34,8 @@ def spread_table(study: dict, runs: list[dict]) -> list[str]:
     return ["| | test accuracy | test loss | train accuracy | train loss |", "|---|---|---|---|---|",
             "| study | " + " | ".join(fmt(k, study[k]) for k in METRICS) + " |",
             f"| cifarlab, mean ± SD ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
-            + " | ".join(f"{fmt(k, stats[k]['mean'])} ± {fmt(k, stats[k]['sd'], points=True)}" for k in METRICS) + " |",
+            + " | ".join(f"{fmt(k, stats[k]['mean'])} ± {fmt(k, stats[k]['sd'], points=True)}" for k in METRICS)
+            + " |",
             "| cifarlab, min - max | " + " | ".join(f"{fmt(k, stats[k]['min'])} - {fmt(k, stats[k]['max'])}"
                                                   for k in METRICS) + " |"]
 

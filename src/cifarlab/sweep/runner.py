@@ -72,7 +72,8 @@ def open_storage(url: str, heartbeat: int | None, patience: Patience | None = No
 def _sampler_and_pruner(experiment: Experiment, seed: int):
     import optuna
 
-    sampler = optuna.samplers.TPESampler(seed=seed) if experiment.sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
+    sampler = (optuna.samplers.TPESampler(seed=seed) if experiment.sampler == "tpe"
+               else optuna.samplers.RandomSampler(seed=seed))
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
               if experiment.pruner == "median" else optuna.pruners.NopPruner())
     return sampler, pruner

@@ -157,7 +157,8 @@ class ConvNetConfig(TorchTrainConfig):
     eval_every: int = option(500, "evaluate train and test metrics every this many steps (0: only at the end)")
     train_eval_size: int = option(0, "training images used for train metrics (0: the whole training set, "
                                      "as in the study)")
-    batch_norm: str = option("torch", "batch norm form: torch's or a custom 2-D form", ("torch", "autograd", "function"))
+    batch_norm: str = option("torch", "batch norm form: torch's or a custom 2-D form",
+                             ("torch", "autograd", "function"))
     pipeline: str = option("course", PIPELINE_HELP, PIPELINES)
     # measured on a 2-core CPU: batches of 100 evaluate ~25 % faster than 1000 (cache-sized activations)
     eval_batch_size: int = option(100, "batch size for evaluation (0: timed, see mlp --help)")
@@ -183,7 +184,8 @@ def parse_int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 500,500,500, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 500,500,500, "
+                                         f"got {text!r}") from None
     if any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return values

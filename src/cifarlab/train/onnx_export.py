@@ -54,7 +54,8 @@ def export_onnx(run_dir: Path, path: Path) -> tuple[object, dict]:
                               dynamo=False)  # the TorchScript-based exporter: no onnxscript needed
     except Exception as exc:  # noqa: BLE001 - e.g. a custom autograd Function (--batch-norm function) has no ONNX form
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise CifarlabError(f"torch cannot export {run_dir}'s model to ONNX ({type(exc).__name__}: {first_line})") from None
+        raise CifarlabError(f"torch cannot export {run_dir}'s model to ONNX "
+                            f"({type(exc).__name__}: {first_line})") from None
     atomic_write_bytes(path, _with_metadata(buffer.getvalue(), model_name, record))
     return model, record
 

@@ -65,7 +65,8 @@ def _without_replaced_budget(values: dict, layer: dict) -> dict:
         raise CifarlabError("give the budget as --steps or as --epochs, not both")
     given = [name for name in ("steps", "epochs") if name in layer]
     if given and not any(layer[name] for name in given):
-        raise CifarlabError(f"the run needs a budget: --{given[0]} 0 trains nothing; give a positive --steps or --epochs")
+        raise CifarlabError(f"the run needs a budget: --{given[0]} 0 trains nothing; "
+                            "give a positive --steps or --epochs")
     if layer.get("steps"):
         return {**values, "epochs": 0.0}
     if layer.get("epochs"):

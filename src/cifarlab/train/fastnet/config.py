@@ -97,7 +97,8 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--tta-fraction must be in (0, 1], got {self.tta_fraction}")
 
     def depends_on_total_steps(self) -> str:
-        return super().depends_on_total_steps() or "fastnet's lookahead and whitening-bias freeze depend on the total steps"
+        return (super().depends_on_total_steps()
+                or "fastnet's lookahead and whitening-bias freeze depend on the total steps")
 
 
 # The CPU presets train the conv filters with Muon, which needs fewer epochs than SGD for the

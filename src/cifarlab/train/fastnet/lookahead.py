@@ -13,7 +13,8 @@ class Lookahead:
     the weights must move fast, strong averaging at the end."""
 
     def __init__(self, start_step: int, total_steps: int, every: int = 5, base: float = 0.95, power: float = 3.0):
-        self.start_step, self.total_steps, self.every, self.base, self.power = start_step, total_steps, every, base, power
+        self.start_step, self.total_steps, self.every = start_step, total_steps, every
+        self.base, self.power = base, power
         self.average: list[torch.Tensor] | None = None
 
     @staticmethod
