@@ -22,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def time_steps(preset: str, steps: int, threads: int, keep: bool) -> dict:
     import torch
@@ -32,16 +30,12 @@ def time_steps(preset: str, steps: int, threads: int, keep: bool) -> dict:
     from cifarlab.train.memory_reuse import keep_freed_memory
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_process import learner_for
+    from train_process import fastnet_after_one_step
 
     torch.set_num_threads(threads)
     applied = keep_freed_memory() if keep else False
-    learner = learner_for("fastnet", **{**PRESETS[preset], "small_crop": 0, "small_crop_epochs": 0.0})
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((learner.cfg.batch_size, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, len(x))
-    learner.train_step(x, y, 0.5)  # sets the whitening layer; then past the whitening bias's epochs
-    learner.step = 100_000
+    learner, x, y = fastnet_after_one_step(**{**PRESETS[preset], "small_crop": 0, "small_crop_epochs": 0.0})
+    learner.step = 100_000  # past the whitening bias's epochs, as in most of a run
     for _ in range(3):
         learner.train_step(x, y, 0.5)
     seconds = []
@@ -62,6 +56,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--child", choices=("keep", "return"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1 or args.steps < 1:
+        parser.error("--rounds and --steps must be at least 1")
     if args.child:
         print(json.dumps(time_steps(args.preset, args.steps, args.threads, args.child == "keep")))
         return

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
@@ -64,20 +63,17 @@ def report(prof, steps: int, title: str) -> None:
 
 def profile_preset(preset: str, steps: int, small_windows: bool, options: dict) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_process import learner_for
+    from train_process import fastnet_after_one_step
 
     from cifarlab.train.fastnet.config import PRESETS
+    from cifarlab.train.runtime import Runtime
 
     recipe = {**PRESETS[preset], **options}
     if not small_windows:
         recipe = {**recipe, "small_crop": 0, "small_crop_epochs": 0.0}
-    if recipe.get("reuse_memory", True):  # as `cifarlab train` does on a CPU (--set reuse_memory=false: not)
+    if recipe.get("reuse_memory", Runtime.reuse_memory):  # as `cifarlab train` does on a CPU
         keep_freed_memory()
-    learner = learner_for("fastnet", **recipe)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((learner.cfg.batch_size, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, len(x))
-    learner.train_step(x, y, 0.5)  # warm-up; the whitening layer is set from this batch
+    learner, x, y = fastnet_after_one_step(**recipe)  # the warm-up step
     # past the whitening bias's epochs, as in most of a run; inside the small-window epochs if asked
     small_window_steps = round(learner.cfg.small_crop_epochs * learner.epoch_steps)
     learner.step = (learner.whiten_bias_steps + small_window_steps) // 2 if small_windows else 100_000

@@ -38,3 +38,17 @@ def learner_for(model: str, runtime=None, classes: int = 10, train_size: int = 5
 
     cfg, resolved_runtime = resolve(model, {"device": "cpu", **options} if get_model(model).takes_runtime else options)
     return get_model(model).make_learner(cfg, DataShape(classes, train_size), runtime or resolved_runtime)
+
+
+def fastnet_after_one_step(**recipe):
+    """A fastnet learner (`learner_for`) and one batch of random images of its batch size,
+    after one training step on that batch, which sets the whitening layer: speed does not
+    depend on pixels. Returns (learner, images, labels)."""
+    import numpy as np
+
+    learner = learner_for("fastnet", **recipe)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((learner.cfg.batch_size, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, len(x))
+    learner.train_step(x, y, 0.5)
+    return learner, x, y
