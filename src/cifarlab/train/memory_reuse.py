@@ -10,7 +10,7 @@ million pages in 1.3-2.4 s of system time; with mmap off and the heap never trim
 in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memory was the same.
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
-malloc parameters, so the training command calls it, not the library on import.
+malloc parameters, so a training run on a CPU calls it (train/run.py), not the library on import.
 """
 
 from __future__ import annotations
