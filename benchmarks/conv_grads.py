@@ -1,7 +1,8 @@
 """Benchmark for issue 24: the three products of each of fastnet's 3x3 convolutions, one layer
 at a time, on this machine: the forward pass, oneDNN's input gradient and weight gradient, and
-the weight gradient as a forward convolution (`torch_nn/small_map_conv.py`), which fastnet
-uses on maps of at most `LARGEST_MAP` (4) pixels in bf16.
+the weight gradient as a forward convolution and as matrix products (`torch_nn/small_map_conv.py`),
+which fastnet uses in bf16 on maps of at most `LARGEST_MAP` (4) pixels and on those of 5 to
+`LARGEST_MATRIX_PRODUCT_MAP` (7) pixels with at least `FEWEST_MATRIX_PRODUCT_CHANNELS` (192) input channels.
 
     python benchmarks/conv_grads.py --threads 2 --windows 32 28 24 --dtypes bf16 fp32
 
@@ -19,7 +20,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from cifarlab.torch_nn.small_map_conv import plain_conv_backward, weight_grad_as_forward_conv
+from cifarlab.torch_nn.small_map_conv import (plain_conv_backward, weight_grad_as_forward_conv,
+                                              weight_grad_as_matrix_product)
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -55,7 +57,12 @@ def time_layer(c_in: int, c_out: int, side: int, dtype, images: int, repeats: in
     return {"forward": median_ms(lambda: F.conv2d(x, weight, padding=1), repeats),
             "input grad": median_ms(onednn_backward([True, False, False]), repeats),
             "weight grad": median_ms(onednn_backward([False, True, False]), repeats),
-            "as forward conv": median_ms(lambda: weight_grad_as_forward_conv(x, grad_out), repeats)}
+            "as forward conv": median_ms(lambda: weight_grad_as_forward_conv(x, grad_out), repeats),
+            "as matrix products": median_ms(lambda: weight_grad_as_matrix_product(x, grad_out), repeats)}
+
+
+def as_ratio(ms: dict[str, float], route: str) -> str:
+    return f"{ms[route]:.2f} ({ms[route] / ms['weight grad']:.2f}x)"
 
 
 def main():
@@ -73,7 +80,7 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, {args.images} images, widths {args.widths}\n")
     print("| dtype | window | layer | map | forward ms | input grad ms | weight grad ms (GFLOP/s) "
-          "| as forward conv ms | ratio |")
+          "| as forward conv ms (ratio) | as matrix products ms (ratio) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for dtype_name in args.dtypes:
         for window in args.windows:
@@ -82,7 +89,7 @@ def main():
                 gflop = 2 * args.images * side * side * 9 * c_in * c_out / 1e9
                 print(f"| {dtype_name} | {window} | {c_in} -> {c_out} | {side} | {ms['forward']:.2f} "
                       f"| {ms['input grad']:.2f} | {ms['weight grad']:.2f} ({gflop / ms['weight grad'] * 1e3:.0f}) "
-                      f"| {ms['as forward conv']:.2f} | {ms['as forward conv'] / ms['weight grad']:.2f}x |", flush=True)
+                      f"| {as_ratio(ms, 'as forward conv')} | {as_ratio(ms, 'as matrix products')} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def shift_only_batchnorm(channels: int) -> nn.BatchNorm2d:
 
 def identity_start_conv(c_in: int, c_out: int) -> nn.Conv2d:
     """3x3 conv whose first min(c_in, c_out) filters start as the identity on their channel
-    (a plain nn.Conv2d whose backward is faster on the last block's 3-pixel maps: small_map_conv.py)."""
+    (a plain nn.Conv2d whose backward is faster on the small maps of the last blocks: small_map_conv.py)."""
     conv = SmallMapConv2d(c_in, c_out)
     with torch.no_grad():
         n = min(c_in, c_out)
