@@ -5,7 +5,7 @@ gradients of up to 66 MB for a micro-batch. glibc's malloc serves every block ab
 threshold (at most 32 MB) with a fresh mmap and returns it with munmap when freed, and trims
 the heap's free top; the next step then faults the same amount back in, page by page, and the
 kernel zeroes every page again. On the Intel Xeon with AMX-BF16 of benchmarks/RESULTS.md
-(`benchmarks/memory_reuse.py`, 3 rounds each) a process timing 12 cpu-peer steps faulted 0.75-1.3
+(`benchmarks/step_ab.py --change memory-reuse`, 3 rounds) a process timing 12 cpu-peer steps faulted 0.75-1.3
 million pages in 1.3-2.4 s of system time; with mmap off and the heap never trimmed, 0.15 million
 in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memory was the same.
 
