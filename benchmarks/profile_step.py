@@ -63,21 +63,15 @@ def report(prof, steps: int, title: str) -> None:
 
 def profile_preset(preset: str, steps: int, small_windows: bool, options: dict) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_process import fastnet_after_one_step
+    from train_process import fastnet_to_time
 
     from cifarlab.train.fastnet.config import PRESETS
     from cifarlab.train.runtime import Runtime
 
     recipe = {**PRESETS[preset], **options}
-    if not small_windows:
-        recipe = {**recipe, "small_crop": 0, "small_crop_epochs": 0.0}
     if recipe.get("reuse_memory", Runtime.reuse_memory):  # as `cifarlab train` does on a CPU
         keep_freed_memory()
-    learner, x, y = fastnet_after_one_step(**recipe)  # the warm-up step
-    # past the whitening bias's epochs, as in most of a run; inside the small-window epochs if asked
-    small_window_steps = round(learner.cfg.small_crop_epochs * learner.epoch_steps)
-    learner.step = (learner.whiten_bias_steps + small_window_steps) // 2 if small_windows else 100_000
-    assert not small_windows or learner.whiten_bias_steps <= learner.step < small_window_steps
+    learner, x, y = fastnet_to_time(recipe, small_windows)  # after its warm-up step
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         started = time.perf_counter()
         for _ in range(steps):

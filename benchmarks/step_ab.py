@@ -39,7 +39,7 @@ def time_steps(preset: str, small_windows: bool, steps: int, threads: int, chang
     from cifarlab.train.memory_reuse import keep_freed_memory
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_process import fastnet_after_one_step
+    from train_process import fastnet_to_time
 
     torch.set_num_threads(threads)
     if change == "memory-reuse":
@@ -48,10 +48,7 @@ def time_steps(preset: str, small_windows: bool, steps: int, threads: int, chang
         keep_freed_memory()
         if not on:
             small_map_conv.LARGEST_MATRIX_PRODUCT_MAP = 0
-    recipe = PRESETS[preset] if small_windows else {**PRESETS[preset], "small_crop": 0, "small_crop_epochs": 0.0}
-    learner, x, y = fastnet_after_one_step(**recipe)
-    # past the whitening bias's epochs, as in most of a run; inside the small-window epochs if asked
-    learner.step = learner.whiten_bias_steps if small_windows else 100_000
+    learner, x, y = fastnet_to_time(PRESETS[preset], small_windows)
     for _ in range(3):
         learner.train_step(x, y, 0.5)
     seconds = []

@@ -52,3 +52,17 @@ def fastnet_after_one_step(**recipe):
     y = rng.integers(0, 10, len(x))
     learner.train_step(x, y, 0.5)
     return learner, x, y
+
+
+def fastnet_to_time(recipe: dict, small_windows: bool):
+    """`fastnet_after_one_step` for timing a step of a run: on whole images (the recipe's small
+    windows taken out) or on its small windows, and with its step counter past the whitening
+    bias's epochs, as in most of a run (inside the small-window epochs if asked).
+    Returns (learner, images, labels)."""
+    if not small_windows:
+        recipe = {**recipe, "small_crop": 0, "small_crop_epochs": 0.0}
+    learner, x, y = fastnet_after_one_step(**recipe)
+    small_window_steps = round(learner.cfg.small_crop_epochs * learner.epoch_steps)
+    learner.step = (learner.whiten_bias_steps + small_window_steps) // 2 if small_windows else 100_000
+    assert not small_windows or learner.whiten_bias_steps <= learner.step < small_window_steps
+    return learner, x, y
