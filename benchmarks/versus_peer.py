@@ -5,6 +5,9 @@ side on this machine in one run, on the same data.
     python benchmarks/versus_peer.py --data ../shared/data/cifar10-jpeg.tar.gz \\
         --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu90 fastnet:cpu-peer --seeds 1 2 3 -- --threads 2
 
+A run may carry options of its own, to set a variant beside its preset in the same call:
+`--runs fastnet:cpu-peer "fastnet:cpu-peer --epochs 10 --small-crop-epochs 6"`.
+
 Compared times: the peer's "airbench-style total" (training plus its final test-time
 augmented evaluation, as it prints it) against cifarlab's loop time (training plus its
 evaluation at the end, from metrics.json); and the wall times of both whole commands
@@ -36,6 +39,7 @@ import argparse
 import hashlib
 import json
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -43,7 +47,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from train_process import train_once  # benchmarks/ is on the path when run as a script
+from train_process import TrainFailed, train_once  # benchmarks/ is on the path when run as a script
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with TTA")
@@ -69,8 +73,15 @@ def run_peer(seed: int, data: str, threads: int, extra: list[str]) -> dict:
     return {"accuracy": float(accuracy.group(2)), "seconds": float(total.group(1)), "wall": wall}
 
 
-def run_ours(model: str, preset: str, seed: int, data: str, extra: list[str]) -> dict:
-    wall, _, metrics = train_once([model, "--preset", preset, "--seed", str(seed), "--data", data, *extra])
+def run_ours(run: str, seed: int, data: str, extra: list[str]) -> dict:
+    """`run`: MODEL:PRESET, optionally followed by options of its own ("fastnet:cpu-peer --epochs 10")."""
+    model_and_preset, *options = shlex.split(run)
+    model, preset = model_and_preset.split(":")
+    try:
+        wall, _, metrics = train_once([model, "--preset", preset, "--seed", str(seed), "--data", data, *options,
+                                       *extra])
+    except TrainFailed as failure:  # a wrong preset or option: its one line, not a traceback
+        raise SystemExit(f"{run} seed {seed} failed: {failure}") from None
     return {"accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"], "wall": wall}
 
 
@@ -145,7 +156,9 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--peer-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", nargs="*", default=["fastnet:cpu85", "fastnet:cpu90"],
-                        help="MODEL:PRESET pairs; given with none, the reference runs alone (to extend a record)")
+                        help="MODEL:PRESET pairs, each optionally with options of its own in one quoted argument "
+                             "(\"fastnet:cpu-peer --epochs 10\"); given with none, the reference runs alone (to extend "
+                             "a record)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threads", type=int, default=2, help="the peer's threads (give ours after --)")
     parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")
@@ -157,7 +170,7 @@ def main():
     args = parser.parse_args()
     if not Path(args.data).is_file():
         parser.error(f"--data {args.data}: no such file")
-    if any(pair.count(":") != 1 for pair in args.runs):
+    if any(not run.strip() or run.split()[0].count(":") != 1 for run in args.runs):
         parser.error(f"--runs takes MODEL:PRESET pairs (fastnet:cpu85), got {' '.join(args.runs)}")
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
     key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
@@ -176,9 +189,9 @@ def main():
             peer.append(record.get_or_run("peer airbench94_cpu", seed, peer_code,
                                           lambda: run_peer(seed, args.data, args.threads, peer_args)))
         for pair in args.runs if index < len(args.seeds) else []:
-            model, preset, seed = *pair.split(":"), args.seeds[index]
+            seed = args.seeds[index]
             ours[pair].append(record.get_or_run(pair, seed, our_code,
-                                                lambda: run_ours(model, preset, seed, args.data, args.extra)))
+                                                lambda: run_ours(pair, seed, args.data, args.extra)))
     rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
     rows += [summary(pair, args.seeds, results, peer) for pair, results in ours.items()]
     print("\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
