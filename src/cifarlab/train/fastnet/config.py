@@ -121,9 +121,10 @@ CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250, "lr": 1
        "flip": "alternate", "tta_translate": True, "tta_fraction": 0.3, "eval_every": 0, "train_eval_size": 1000,
        "eval_batch_size": 0,  # timed on this machine, once
        "precision": "auto"}  # bf16 where the CPU computes it natively, else fp32 (emulated bf16 is far slower)
-# cpu85: narrow blocks, 3.5 epochs (4 until 2026-12-02; on an Intel Xeon with AMX-BF16 seeds 1-3 gave
-# 86.30 / 86.01 / 86.20 % at 3.5 against 86.20 / 86.71 / 86.42 % at 4, in 0.87-0.96x the time)
-CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 3.5}
+# cpu85: narrow blocks, 3.25 epochs (4 until 2026-12-02, then 3.5). On an Intel Xeon with AMX-BF16, seeds 1-3:
+# 86.20 / 86.71 / 86.42 % at 4 epochs, 86.30 / 86.01 / 86.20 % at 3.5 (0.149x the reference's time in one
+# side-by-side: at the edge of 0.15x), 85.99 / 86.06 / 86.02 % at 3.25 in 72-73 s (0.14x); 3 epochs: 85.12 %
+CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 3.25}
 # cpu90: a narrower middle block (0.77-0.83x the cost per image) and 28-pixel windows (0.55-0.59x
 # with it) for the first half: 5.4 full-width epochs' cost (benchmarks/step_cost.py), 90.29 %
 # median of 3 seeds on a 2-core AMD EPYC, against 90.20 % for the 6 full-width epochs it replaces
