@@ -14,7 +14,8 @@ reference's median: the recorded seeds of each side drawn with replacement, 10,0
 
 Runs are told apart by their code (a hash of cifarlab's source): a change that does not
 touch the numerics (a docstring) makes a new code, so one preset may appear more than once;
-`--pool CODE,CODE` counts such codes as one (say so beside what it prints).
+`--pool CODE,CODE` counts such codes as one, for every run (so pool only codes under which all the
+runs read kept their numerics, or read the rows of those that did; say so beside what it prints).
 """
 
 from __future__ import annotations
