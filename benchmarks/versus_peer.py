@@ -73,10 +73,19 @@ def run_peer(seed: int, data: str, threads: int, extra: list[str]) -> dict:
     return {"accuracy": float(accuracy.group(2)), "seconds": float(total.group(1)), "wall": wall}
 
 
+def parse_run(run: str) -> tuple[str, str, list[str]]:
+    """"fastnet:cpu-peer --epochs 10" -> ("fastnet", "cpu-peer", ["--epochs", "10"]); ValueError if
+    it does not start with one MODEL:PRESET pair or its quotes do not close."""
+    model_and_preset, *options = shlex.split(run) or [""]
+    if model_and_preset.count(":") != 1:
+        raise ValueError(f"{run!r} does not start with MODEL:PRESET")
+    model, preset = model_and_preset.split(":")
+    return model, preset, options
+
+
 def run_ours(run: str, seed: int, data: str, extra: list[str]) -> dict:
     """`run`: MODEL:PRESET, optionally followed by options of its own ("fastnet:cpu-peer --epochs 10")."""
-    model_and_preset, *options = shlex.split(run)
-    model, preset = model_and_preset.split(":")
+    model, preset, options = parse_run(run)
     try:
         wall, _, metrics = train_once([model, "--preset", preset, "--seed", str(seed), "--data", data, *options,
                                        *extra])
@@ -170,8 +179,11 @@ def main():
     args = parser.parse_args()
     if not Path(args.data).is_file():
         parser.error(f"--data {args.data}: no such file")
-    if any(not run.strip() or run.split()[0].count(":") != 1 for run in args.runs):
-        parser.error(f"--runs takes MODEL:PRESET pairs (fastnet:cpu85), got {' '.join(args.runs)}")
+    for run in args.runs:  # checked before the first run, not minutes into the call
+        try:
+            parse_run(run)
+        except ValueError as problem:
+            parser.error(f"--runs takes MODEL:PRESET pairs, each with options if any (fastnet:cpu85): {problem}")
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
     key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
            "data": f"{Path(args.data).name} ({Path(args.data).stat().st_size} bytes)"}

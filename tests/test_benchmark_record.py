@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from versus_peer import Record, code_hash, within_calls  # noqa: E402
+from versus_peer import Record, code_hash, parse_run, within_calls  # noqa: E402
 
 KEY = {"cpu": "AMD EPYC (family 23, model 1)", "native_bf16": False, "threads": 2}
 
@@ -66,3 +66,15 @@ def test_each_run_names_its_call_and_time_ratios_pair_runs_of_one_call(tmp_path)
     ours = [run("fast", 60.0), run("slow", 100.0), run("slow", 140.0), run("later", 10.0)]
     assert within_calls(ours, peer) == "0.60x (2 calls)"  # median of 0.60 and 120 / 200
     assert within_calls([run("later", 10.0), {"seconds": 5.0}], peer) == "- (no call ran both)"
+
+
+def test_a_run_is_a_model_and_preset_with_options_of_its_own():
+    assert parse_run("fastnet:cpu85") == ("fastnet", "cpu85", [])
+    assert parse_run("fastnet:cpu-peer --epochs 10 --note 'two words'") == (
+        "fastnet", "cpu-peer", ["--epochs", "10", "--note", "two words"])
+
+
+@pytest.mark.parametrize("run", ["cpu85", "fastnet:a:b", "", "fastnet:cpu85 --note 'unclosed"])
+def test_a_run_without_one_model_and_preset_or_with_open_quotes_is_refused(run):
+    with pytest.raises(ValueError):
+        parse_run(run)
