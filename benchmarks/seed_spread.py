@@ -96,9 +96,13 @@ def main():
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     pooled = {code: "+".join(pool.split(",")) for pool in args.pool for code in pool.split(",")}
     settings = defaultdict(list)
-    for line in Path(args.record).read_text().splitlines():
-        entry = json.loads(line)
-        if args.cpu.lower() in entry["cpu"].lower():
+    for number, line in enumerate(Path(args.record).read_text().splitlines(), 1):
+        try:
+            entry = json.loads(line)
+            matches = args.cpu.lower() in entry["cpu"].lower()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            parser.error(f"{args.record}, line {number}: not a run recorded by versus_peer.py --record")
+        if matches:
             settings[json.dumps([entry.get(name) for name in SETTING])].append(entry)
     if not settings:
         parser.error(f"no recorded runs on a processor matching {args.cpu!r}")

@@ -34,41 +34,49 @@ def test_the_difference_of_means_is_in_points_with_welchs_standard_error():
     assert difference([0.91], reference) == "-"
 
 
-def test_the_command_reads_a_record_and_says_when_nothing_matches(tmp_path):
-    record = tmp_path / "runs.jsonl"
+def write_record(path: Path, *runs: dict) -> Path:
+    """A JSON-lines record of these runs, each on one machine and call unless it says otherwise."""
     common = {"cpu": "Intel Xeon", "native_bf16": True, "threads": 2, "peer_options": [], "train_options": [],
               "data": "d", "seconds": 10.0, "wall": 11.0, "call": "c", "date": "2026-12-02 06:00 UTC"}
-    entries = [{**common, "run": "peer airbench94_cpu", "seed": s, "code": "p", "accuracy": 0.90 + s / 1000}
-               for s in range(3)]
-    entries += [{**common, "run": "fastnet:cpu-peer", "seed": s, "code": "a", "accuracy": 0.95, "seconds": 5.0}
-                for s in range(3)]
-    record.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
-    table = subprocess.run([sys.executable, str(BENCHMARKS / "seed_spread.py"), str(record)], capture_output=True,
-                           text=True, check=True).stdout
+    path.write_text("".join(json.dumps({**common, **run}) + "\n" for run in runs))
+    return path
+
+
+def seed_spread(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / "seed_spread.py"), *args], capture_output=True,
+                          text=True, check=check)
+
+
+def test_the_command_reads_a_record_and_says_when_nothing_matches(tmp_path):
+    record = write_record(
+        tmp_path / "runs.jsonl",
+        *[{"run": "peer airbench94_cpu", "seed": s, "code": "p", "accuracy": 0.90 + s / 1000} for s in range(3)],
+        *[{"run": "fastnet:cpu-peer", "seed": s, "code": "a", "accuracy": 0.95, "seconds": 5.0} for s in range(3)])
+    table = seed_spread(str(record)).stdout
     assert "| fastnet:cpu-peer | a | 3 | 95.00% | 95.00% | 0.00 | +4.90 +- 0.06 | 0.50x (1 call) | 100% |" in table
-    missing = subprocess.run([sys.executable, str(BENCHMARKS / "seed_spread.py"), str(record), "--cpu", "EPYC"],
-                             capture_output=True, text=True)
+    missing = seed_spread(str(record), "--cpu", "EPYC", check=False)
     assert missing.returncode == 2 and "no recorded runs" in missing.stderr.splitlines()[-1]
 
 
 def test_pooled_codes_count_as_one_run(tmp_path):
-    record = tmp_path / "runs.jsonl"
-    common = {"cpu": "Intel Xeon", "native_bf16": True, "threads": 2, "peer_options": [], "train_options": [],
-              "data": "d", "seconds": 10.0, "wall": 11.0, "call": "c", "run": "fastnet:cpu-peer"}
-    entries = [{**common, "seed": s, "code": code, "accuracy": 0.9, "date": date}
-               for s, code, date in [(1, "old", "2026-12-01 10:00 UTC"), (2, "new", "2026-12-02 10:00 UTC")]]
-    record.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
-    command = [sys.executable, str(BENCHMARKS / "seed_spread.py"), str(record)]
-    apart = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    together = subprocess.run(command + ["--pool", "old,new"], capture_output=True, text=True, check=True).stdout
+    record = write_record(
+        tmp_path / "runs.jsonl",
+        *[{"run": "fastnet:cpu-peer", "seed": s, "code": code, "accuracy": 0.9, "date": date}
+          for s, code, date in [(1, "old", "2026-12-01 10:00 UTC"), (2, "new", "2026-12-02 10:00 UTC")]])
+    apart = seed_spread(str(record)).stdout
+    together = seed_spread(str(record), "--pool", "old,new").stdout
     assert "| fastnet:cpu-peer | old | 1 |" in apart and "| fastnet:cpu-peer | new | 1 |" in apart
     assert "| fastnet:cpu-peer | old+new | 2 |" in together
 
 
 @pytest.mark.parametrize("seeds", [0, -1])
 def test_fewer_than_one_seed_is_refused(tmp_path, seeds):
-    record = tmp_path / "runs.jsonl"
-    record.write_text("")
-    refused = subprocess.run([sys.executable, str(BENCHMARKS / "seed_spread.py"), str(record), "--seeds", str(seeds)],
-                             capture_output=True, text=True)
+    refused = seed_spread(str(write_record(tmp_path / "runs.jsonl")), "--seeds", str(seeds), check=False)
     assert refused.returncode == 2 and "--seeds must be at least 1" in refused.stderr
+
+
+def test_a_file_that_is_not_a_record_gets_one_line(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# not a record\n")
+    refused = seed_spread(str(notes), check=False)
+    assert refused.returncode == 2 and "line 1: not a run recorded" in refused.stderr.splitlines()[-1]
