@@ -12,8 +12,9 @@ the mean accuracies with its standard error, the time ratios of the calls that r
 and how often a side-by-side of --seeds seeds each would find the preset at or above the
 reference's median: the recorded seeds of each side drawn with replacement, 10,000 times.
 
-Runs are told apart by their code (a hash of cifarlab's source): a change that does not
-touch the numerics (a docstring) makes a new code, so one preset may appear more than once;
+Runs are told apart by their code (a hash of cifarlab's source; since 2026-12-02 without its
+docstrings and comments): a change that does not touch the numerics (a refactoring, or a docstring
+in records written before) makes a new code, so one preset may appear more than once;
 `--pool CODE,CODE` counts such codes as one, for every run (so pool only codes under which all the
 runs read kept their numerics, or read the rows of those that did; say so beside what it prints).
 """
@@ -28,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from versus_peer import within_calls  # benchmarks/ is on the path when run as a script
+from versus_peer import KEY_FIELDS, within_calls  # benchmarks/ is on the path when run as a script
 
 PEER = "peer airbench94_cpu"
-SETTING = ("cpu", "native_bf16", "threads", "peer_options", "train_options", "data")
 
 
 def chance_at_or_above(ours: list[float], reference: list[float], seeds: int, draws: int = 10_000,
@@ -103,11 +103,11 @@ def main():
         except (ValueError, KeyError, TypeError, AttributeError):
             parser.error(f"{args.record}, line {number}: not a run recorded by versus_peer.py --record")
         if matches:
-            settings[json.dumps([entry.get(name) for name in SETTING])].append(entry)
+            settings[json.dumps([entry.get(name) for name in KEY_FIELDS])].append(entry)
     if not settings:
         parser.error(f"no recorded runs on a processor matching {args.cpu!r}")
     for setting, entries in settings.items():
-        print("\n" + ", ".join(f"{name} {value}" for name, value in zip(SETTING, json.loads(setting))) + "\n")
+        print("\n" + ", ".join(f"{name} {value}" for name, value in zip(KEY_FIELDS, json.loads(setting))) + "\n")
         report(entries, args.seeds, pooled)
 
 

@@ -36,6 +36,7 @@ machines does not bias.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import re
@@ -52,6 +53,9 @@ from train_process import TrainFailed, train_once  # benchmarks/ is on the path 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with TTA")
 TOTAL = re.compile(r"airbench-style total \(training \+ TTA eval\) ([\d.]+) s")
+# the fields of record_key; seed_spread.py groups recorded runs by them
+KEY_FIELDS = ("cpu", "native_bf16", "threads", "peer_options", "train_options", "data")
+DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)  # what may have a docstring
 
 
 def peer_precision_args(precision: str) -> list[str]:
@@ -95,17 +99,34 @@ def run_ours(run: str, seed: int, data: str, extra: list[str]) -> dict:
 
 
 def code_hash(paths: list[Path]) -> str:
-    """A short hash of these files' contents: a recorded run is reused only for the same code."""
+    """A short hash of what these Python files compute: a recorded run is reused only for the same
+    code. It hashes their syntax trees without docstrings, so that a comment, a docstring or a
+    rewrapped line does not split one preset's seeds across hashes (records written before
+    2026-12-02 hashed the files' bytes)."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(path.read_bytes())
+        digest.update(ast.dump(without_docstrings(ast.parse(path.read_bytes()))).encode())
     return digest.hexdigest()[:12]
+
+
+def without_docstrings(tree: ast.Module) -> ast.Module:
+    """`tree` with the docstring of its module and of each class and function taken out."""
+    for node in ast.walk(tree):
+        if isinstance(node, DOCUMENTED) and ast.get_docstring(node, clean=False) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
+    return tree
 
 
 def machine() -> dict:
     from cifarlab.train.runtime import cpu_model_and_generation, native_bf16
 
     return {"cpu": cpu_model_and_generation(), "native_bf16": native_bf16()}
+
+
+def record_key(threads: int, peer_args: list[str], train_options: list[str], data: Path) -> dict:
+    """What a recorded run must share with a call to be reused in it (KEY_FIELDS, in this order)."""
+    return {**machine(), "threads": threads, "peer_options": peer_args, "train_options": train_options,
+            "data": f"{data.name} ({data.stat().st_size} bytes)"}
 
 
 class Record:
@@ -185,8 +206,7 @@ def main():
         except ValueError as problem:
             parser.error(f"--runs takes MODEL:PRESET pairs, each with options if any (fastnet:cpu85): {problem}")
     peer_args = peer_precision_args(args.peer_precision) + args.peer_args.split()
-    key = {**machine(), "threads": args.threads, "peer_options": peer_args, "train_options": args.extra,
-           "data": f"{Path(args.data).name} ({Path(args.data).stat().st_size} bytes)"}
+    key = record_key(args.threads, peer_args, args.extra, Path(args.data))
     started = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
     record = Record(args.record, key, call=started)
     print(f"# {started}, {key['cpu']} "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from versus_peer import Record, code_hash, parse_run, within_calls  # noqa: E402
+from versus_peer import KEY_FIELDS, Record, code_hash, parse_run, record_key, within_calls  # noqa: E402
 
 KEY = {"cpu": "AMD EPYC (family 23, model 1)", "native_bf16": False, "threads": 2}
 
@@ -46,12 +46,30 @@ def test_other_code_or_another_seed_runs_again(tmp_path):
     assert [json.loads(line)["seed"] for line in Path(path).read_text().splitlines()] == [1, 1, 2]
 
 
-def test_without_a_file_nothing_is_written_and_the_code_hash_follows_the_contents(tmp_path):
+def test_without_a_file_a_run_is_measured_and_returned():
     assert Record(None, KEY).get_or_run("peer", 0, "abc", result(0.9))["accuracy"] == 0.9
-    (tmp_path / "a.py").write_text("x = 1\n")
-    before = code_hash([tmp_path / "a.py"])
-    (tmp_path / "a.py").write_text("x = 2\n")
-    assert code_hash([tmp_path / "a.py"]) != before and len(before) == 12
+
+
+def test_a_record_key_has_the_fields_seed_spread_groups_by(tmp_path):
+    data = tmp_path / "images.tar.gz"
+    data.write_bytes(b"12345")
+    key = record_key(2, ["--bf16"], ["--threads", "2"], data)
+    assert tuple(key) == KEY_FIELDS
+    assert key["data"] == "images.tar.gz (5 bytes)" and key["train_options"] == ["--threads", "2"]
+
+
+def test_the_code_hash_follows_the_code_not_its_docstrings_or_comments(tmp_path):
+    code = tmp_path / "a.py"
+
+    def hash_of(text: str) -> str:
+        code.write_text(text)
+        return code_hash([code])
+
+    before = hash_of('"""A module."""\ndef f(x):\n    """Doubles."""\n    return 2 * x\n')
+    assert len(before) == 12
+    assert hash_of('"""A module, described again."""\n\n\ndef f(x):  # a comment\n    return 2 * x\n') == before
+    assert hash_of('"""A module."""\ndef f(x):\n    """Doubles."""\n    return 3 * x\n') != before
+    assert hash_of('def f(x):\n    """Only a docstring."""\n') == hash_of("def f(x):\n    pass\n")
 
 
 def test_each_run_names_its_call_and_time_ratios_pair_runs_of_one_call(tmp_path):
