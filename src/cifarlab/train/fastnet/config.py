@@ -135,10 +135,4 @@ CPU90 = {**CPU, "widths": (64, 192, 256), "epochs": 8.0, "small_crop": 28, "smal
 CPU_PEER = {**CPU90, "epochs": 9.0, "small_crop_epochs": 5.0, "brightness": 0.14, "contrast": 0.13,
             "label_smoothing": 0.1}
 
-# cpu-peer10, to pass the reference where cpu-peer only matches it: a tenth epoch, paid for with 26-pixel windows
-# (0.90x a 28-pixel step) for the first 6. Intel Xeon with AMX-BF16, seeds 7-12 (2026-12-02, one run each):
-# 90.63 % mean, +0.20 +- 0.07 points over cpu-peer seed by seed, the same as 10 epochs on 28-pixel windows
-# (-0.03 +- 0.05), at 1.04x cpu-peer's step time (steps.csv); on other CPUs not measured yet
-CPU_PEER10 = {**CPU_PEER, "epochs": 10.0, "small_crop": 26, "small_crop_epochs": 6.0}
-
-PRESETS = {"airbench94": {}, "cpu85": CPU85, "cpu90": CPU90, "cpu-peer": CPU_PEER, "cpu-peer10": CPU_PEER10}
+PRESETS = {"airbench94": {}, "cpu85": CPU85, "cpu90": CPU90, "cpu-peer": CPU_PEER}
