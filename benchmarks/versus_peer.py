@@ -102,7 +102,8 @@ def code_hash(paths: list[Path]) -> str:
     """A short hash of what these Python files compute: a recorded run is reused only for the same
     code. It hashes their syntax trees without docstrings, so that a comment, a docstring or a
     rewrapped line does not split one preset's seeds across hashes (records written before
-    2026-12-02 hashed the files' bytes)."""
+    2026-12-02 hashed the files' bytes). The tree's printed form belongs to the Python version, so
+    another Python may hash the same code differently: its runs are then run again, not mixed up."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(ast.dump(without_docstrings(ast.parse(path.read_bytes()))).encode())
