@@ -29,9 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from versus_peer import KEY_FIELDS, within_calls  # benchmarks/ is on the path when run as a script
-
-PEER = "peer airbench94_cpu"
+from versus_peer import KEY_FIELDS, PEER_RUN, within_calls  # benchmarks/ is on the path when run as a script
 
 
 def chance_at_or_above(ours: list[float], reference: list[float], seeds: int, draws: int = 10_000,
@@ -66,7 +64,7 @@ def report(entries: list[dict], seeds: int, pooled: dict[str, str]) -> None:
     runs = defaultdict(list)
     for entry in entries:
         runs[(entry["run"], pooled.get(entry["code"], entry["code"]))].append(entry)
-    peer = [entry for (run, _), found in runs.items() if run == PEER for entry in found]
+    peer = [entry for (run, _), found in runs.items() if run == PEER_RUN for entry in found]
     reference = [entry["accuracy"] for entry in peer]
     print(f"| run | code | seeds | median | mean | SD (points) | mean - reference's (points, +- SE) "
           f"| time ratio per call | {seeds} seeds each: at or above the reference's median |")
@@ -74,7 +72,7 @@ def report(entries: list[dict], seeds: int, pooled: dict[str, str]) -> None:
     print(f"| reference (all its codes) | - | {describe(reference)} | - | - | - |")
     # each preset's codes in the order they first ran
     for (run, code), found in sorted(runs.items(), key=lambda item: (item[0][0], min(e["date"] for e in item[1]))):
-        if run == PEER:
+        if run == PEER_RUN:
             continue
         ours = [entry["accuracy"] for entry in found]
         chance = f"{chance_at_or_above(ours, reference, seeds):.0%}" if reference else "-"

@@ -53,7 +53,8 @@ from train_process import TrainFailed, train_once  # benchmarks/ is on the path 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with TTA")
 TOTAL = re.compile(r"airbench-style total \(training \+ TTA eval\) ([\d.]+) s")
-# the fields of record_key; seed_spread.py groups recorded runs by them
+# the run name the reference is recorded under, and the fields of record_key: seed_spread.py reads both
+PEER_RUN = "peer airbench94_cpu"
 KEY_FIELDS = ("cpu", "native_bf16", "threads", "peer_options", "train_options", "data")
 DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)  # what may have a docstring
 
@@ -219,7 +220,7 @@ def main():
     for index in range(max(len(args.peer_seeds), len(args.seeds))):
         if index < len(args.peer_seeds):
             seed = args.peer_seeds[index]
-            peer.append(record.get_or_run("peer airbench94_cpu", seed, peer_code,
+            peer.append(record.get_or_run(PEER_RUN, seed, peer_code,
                                           lambda: run_peer(seed, args.data, args.threads, peer_args)))
         for pair in args.runs if index < len(args.seeds) else []:
             seed = args.seeds[index]
