@@ -1,5 +1,6 @@
 """train/memory_reuse.py: after keep_freed_memory, glibc serves large blocks from its heap and
-keeps them when freed (checked in a child process: the setting is process-wide)."""
+keeps them when freed, and after give_back_freed_memory maps them again and hands the heap's free
+memory back (checked in a child process: the setting is process-wide)."""
 
 import platform
 import subprocess
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 # mmapped while the block lived, and how many the heap held free after it was freed.
 CHILD = """
 import ctypes, sys
-from cifarlab.train.memory_reuse import keep_freed_memory
+from cifarlab.train.memory_reuse import freed_memory_kept, keep_freed_memory
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -29,11 +30,22 @@ if not hasattr(libc, "mallinfo2"):
 libc.mallinfo2.restype = MallInfo2
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, (ctypes.c_size_t,)
 libc.free.argtypes = (ctypes.c_void_p,)
-applied = keep_freed_memory() if sys.argv[1] == "keep" else False
-block = libc.malloc(64 << 20)
-mapped = libc.mallinfo2().hblkhd
-libc.free(block)
-print(applied, mapped >= 64 << 20, libc.mallinfo2().fordblks >= 64 << 20)
+
+
+def block_mapped_and_kept():  # malloc and free 64 MiB: was it mmapped, and does the heap hold it free after?
+    block = libc.malloc(64 << 20)
+    mapped = libc.mallinfo2().hblkhd >= 64 << 20
+    libc.free(block)
+    return mapped, libc.mallinfo2().fordblks >= 64 << 20
+
+
+if sys.argv[1] == "scoped":  # inside the block, then after it
+    with freed_memory_kept() as kept:
+        inside = block_mapped_and_kept()
+    print(kept, *inside, *block_mapped_and_kept())
+else:
+    applied = keep_freed_memory() if sys.argv[1] == "keep" else False
+    print(applied, *block_mapped_and_kept())
 """
 
 
@@ -52,15 +64,22 @@ def test_after_keep_freed_memory_it_comes_from_the_heap_and_stays_there():
     assert child_reports("keep") == ["True", "False", "True"]
 
 
+def test_freed_memory_kept_keeps_it_inside_and_gives_it_back_after():
+    assert child_reports("scoped") == ["True", "False", "True", "True", "False"]
+
+
 @pytest.mark.parametrize("flag, applied", [(None, True), ("--no-reuse-memory", False)])
-def test_a_cpu_run_applies_it_unless_told_not_to(flag, applied, learnable_folder, tmp_path, monkeypatch):
-    import importlib
+def test_a_cpu_run_applies_it_unless_told_not_to_and_undoes_it_after(flag, applied, learnable_folder, tmp_path,
+                                                                      monkeypatch):
     import json
 
-    calls = []  # cifarlab.train is also the name of a function: import the module by its full name
-    monkeypatch.setattr(importlib.import_module("cifarlab.train.run"), "keep_freed_memory", lambda: calls.append(True))
+    from cifarlab.train import memory_reuse
+
+    calls = []
+    monkeypatch.setattr(memory_reuse, "keep_freed_memory", lambda: calls.append("keep") or True)
+    monkeypatch.setattr(memory_reuse, "give_back_freed_memory", lambda: calls.append("give back") or True)
     options = ["--pipeline", "standardize", "--hidden", "16", "--steps", "4", "--batch-size", "20",
                "--train-eval-size", "0", "--device", "cpu", "--quiet", *([flag] if flag else [])]
     assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(tmp_path / "run"), *options]) == 0
-    assert bool(calls) is applied
+    assert calls == (["keep", "give back"] if applied else [])
     assert json.loads((tmp_path / "run" / "config.json").read_text())["runtime"]["reuse_memory"] is applied

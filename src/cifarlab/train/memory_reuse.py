@@ -10,28 +10,66 @@ million pages in 1.3-2.4 s of system time; with mmap off and the heap never trim
 in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memory was the same.
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
-malloc parameters, so a training run on a CPU calls it (train/run.py), not the library on import.
+malloc parameters, so a training run on a CPU sets them for its own length (`freed_memory_kept`,
+train/run.py), not the library on import: a notebook that trains once does not keep a run's
+memory, nor the setting, afterwards.
 """
 
 from __future__ import annotations
 
 import ctypes
 import platform
+from contextlib import contextmanager
 
 # mallopt's parameter numbers, from glibc's <malloc.h>
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
 NEVER_TRIM = 2**31 - 1  # the largest value mallopt takes (an int): a free top below 2 GiB stays
+# glibc's own defaults for the two (DEFAULT_MMAP_MAX, DEFAULT_TRIM_THRESHOLD in its malloc.c)
+DEFAULT_MMAP_MAX = 65536
+DEFAULT_TRIM_THRESHOLD = 128 * 1024
+
+
+def _glibc():
+    """The C library, where it is glibc (which has mallopt and malloc_trim); else None."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt.argtypes, libc.mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 def keep_freed_memory() -> bool:
     """Tell glibc's malloc to serve large blocks from its heap and never shrink it; returns
     whether it did (False where the C library is not glibc)."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
+
+
+def give_back_freed_memory() -> bool:
+    """Undo `keep_freed_memory`: glibc's default limits again, and the heap's free memory handed
+    back to the kernel now. (One difference stays: once set by hand, glibc stops adapting its
+    mmap threshold to the blocks freed.) Returns whether it did (False where not glibc)."""
+    libc = _glibc()
+    if libc is None:
         return False
+    restored = bool(libc.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)) and bool(libc.mallopt(M_TRIM_THRESHOLD,
+                                                                                    DEFAULT_TRIM_THRESHOLD))
+    libc.malloc_trim(0)
+    return restored
+
+
+@contextmanager
+def freed_memory_kept(wanted: bool = True):
+    """`keep_freed_memory` for the length of a `with` block (if `wanted`), then `give_back_freed_memory`.
+    Yields whether the memory is kept."""
+    kept = wanted and keep_freed_memory()
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
+        yield kept
+    finally:
+        if kept:
+            give_back_freed_memory()

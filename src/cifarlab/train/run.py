@@ -17,7 +17,7 @@ from cifarlab.errors import CifarlabError
 from cifarlab.train.configs import config_to_dict, resolve_steps
 from cifarlab.train.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
 from cifarlab.train.loop import best_path, fit
-from cifarlab.train.memory_reuse import keep_freed_memory
+from cifarlab.train.memory_reuse import freed_memory_kept
 from cifarlab.train.plots import plot_histories
 from cifarlab.train.registry import DataShape, get_model
 from cifarlab.train.run_logs import StepLog
@@ -144,30 +144,30 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     if runtime is not None:  # record the device and precision it really ran with ("auto" resolved)
         device = learner.device.type
         runtime = dataclasses.replace(runtime, device=device, precision=resolved_precision(runtime.precision, device))
-        if device == "cpu" and runtime.reuse_memory:
-            keep_freed_memory()
     if announce and learner.is_main:
         print(describe(model, cfg, runtime))
         if asked is not None and asked.precision == "auto":
             print(f"precision auto: {runtime.precision} on this {runtime.device}"
                   + ("" if runtime.device == "cuda" else f" ({'native' if native_bf16() else 'no native'} bf16)"))
         print(f"run directory: {run_dir}")
-    choice = learner.settle_eval_batch(prepared.test.x) if entry.takes_runtime else None
-    if choice and announce and learner.is_main:
-        print(choice.describe())
     record = run_record(model, cfg, runtime, prepared, str(source.resolve()))
     if resume:  # the record as first written, with the config as now resolved (--steps may extend it)
         record = {**read_json(run_dir / "config.json"), "config": record["config"]}
     fresh = not run_dir.exists() or not any(run_dir.iterdir())
-    try:
-        metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
-    except BaseException as exc:
-        learner.close(finished=False)
-        if fresh and learner.is_main and not (run_dir / learner.weights_name).exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-            if isinstance(exc, CifarlabError):
-                raise CifarlabError(f"{exc} ({run_dir} removed: it held no checkpoint)") from None
-        raise
+    with freed_memory_kept(runtime is not None and runtime.device == "cpu" and runtime.reuse_memory):
+        choice = learner.settle_eval_batch(prepared.test.x) if entry.takes_runtime else None
+        if choice and announce and learner.is_main:
+            print(choice.describe())
+        try:
+            metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress,
+                                       on_evaluation)
+        except BaseException as exc:
+            learner.close(finished=False)
+            if fresh and learner.is_main and not (run_dir / learner.weights_name).exists():
+                shutil.rmtree(run_dir, ignore_errors=True)
+                if isinstance(exc, CifarlabError):
+                    raise CifarlabError(f"{exc} ({run_dir} removed: it held no checkpoint)") from None
+            raise
     learner.close(finished=True)
     return metrics
 
