@@ -1,10 +1,12 @@
 """Benchmark for issue 24: a fastnet training step with one speed change on and off, on this
-machine. The changes, neither of which alters what is computed beyond float rounding:
+machine. The changes:
 
 - memory-reuse: train/memory_reuse.py (glibc keeps the memory a step frees for the next step;
   `cifarlab train` does so on a CPU unless given --no-reuse-memory);
 - matrix-products: the weight gradient of 5-7 pixel maps as matrix products
-  (torch_nn/small_map_conv.py; off: oneDNN's kernel, as before 2026-12-02).
+  (torch_nn/small_map_conv.py; off: oneDNN's kernel, as before 2026-12-02);
+- silu: `--activation silu` instead of the preset's GELU (unlike the two above, this changes
+  what is computed: its accuracy is measured by training runs, not here).
 
     python benchmarks/step_ab.py --change memory-reuse --preset cpu-peer --rounds 3 --threads 2
     python benchmarks/step_ab.py --change matrix-products --small-windows --rounds 3 --threads 2
@@ -28,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-CHANGES = ("memory-reuse", "matrix-products")
+CHANGES = ("memory-reuse", "matrix-products", "silu")
 
 
 def time_steps(preset: str, small_windows: bool, steps: int, threads: int, change: str, on: bool) -> dict:
@@ -46,9 +48,10 @@ def time_steps(preset: str, small_windows: bool, steps: int, threads: int, chang
         on = keep_freed_memory() if on else False  # False where glibc is not the allocator
     else:
         keep_freed_memory()
-        if not on:
+        if change == "matrix-products" and not on:
             small_map_conv.LARGEST_MATRIX_PRODUCT_MAP = 0
-    learner, x, y = fastnet_to_time(PRESETS[preset], small_windows)
+    recipe = {**PRESETS[preset], "activation": "silu"} if change == "silu" and on else PRESETS[preset]
+    learner, x, y = fastnet_to_time(recipe, small_windows)
     for _ in range(3):
         learner.train_step(x, y, 0.5)
     seconds = []
