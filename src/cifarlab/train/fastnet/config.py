@@ -137,7 +137,8 @@ CPU_PEER = {**CPU90, "epochs": 9.0, "small_crop_epochs": 5.0, "brightness": 0.14
 
 # cpu-peer-silu: cpu-peer with SiLU (0.96-0.97x GELU's step on an Intel Xeon with AMX-BF16) and 28-pixel windows
 # for 3 of its 9 epochs instead of 5, at about cpu-peer's cost there; its seeds 1-3 and 7-12 alone: 90.63 % mean,
-# +0.12 +- 0.08 points over cpu-peer seed by seed (benchmarks/RESULTS.md, Xeon-AMX)
+# +0.12 +- 0.08 points over cpu-peer seed by seed; beside the reference on fresh seeds 16-18, 90.73 % against its
+# 90.72 % in 0.58x its time; over 12 seeds 0.04 +- 0.04 points above its mean (benchmarks/RESULTS.md, Xeon-AMX)
 CPU_PEER_SILU = {**CPU_PEER, "activation": "silu", "small_crop_epochs": 3.0}
 
 PRESETS = {"airbench94": {}, "cpu85": CPU85, "cpu90": CPU90, "cpu-peer": CPU_PEER, "cpu-peer-silu": CPU_PEER_SILU}
