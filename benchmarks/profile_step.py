@@ -25,6 +25,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from cifarlab.errors import CifarlabError
+from cifarlab.train.fastnet.config import PRESETS
 from cifarlab.train.memory_reuse import keep_freed_memory
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
@@ -65,7 +66,6 @@ def profile_preset(preset: str, steps: int, small_windows: bool, options: dict) 
     sys.path.insert(0, str(Path(__file__).parent))
     from train_process import fastnet_to_time
 
-    from cifarlab.train.fastnet.config import PRESETS
     from cifarlab.train.runtime import Runtime
 
     recipe = {**PRESETS[preset], **options}
@@ -114,7 +114,7 @@ def number_or_text(value: str):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="cpu-peer", choices=("airbench94", "cpu85", "cpu90", "cpu-peer"))
+    parser.add_argument("--preset", default="cpu-peer", choices=sorted(PRESETS))
     parser.add_argument("--small-windows", action="store_true", help="profile the preset's small-window steps")
     parser.add_argument("--peer", action="store_true", help="profile the reference instead")
     parser.add_argument("--peer-args", default="", help="further reference options, quoted")
