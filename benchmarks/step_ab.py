@@ -51,7 +51,9 @@ def time_steps(preset: str, small_windows: bool, steps: int, threads: int, chang
         keep_freed_memory()
         if change == "matrix-products" and not on:
             small_map_conv.LARGEST_MATRIX_PRODUCT_MAP = 0
-    recipe = {**PRESETS[preset], **({"activation": "silu" if on else "gelu"} if change == "silu" else {})}
+    recipe = dict(PRESETS[preset])
+    if change == "silu":
+        recipe["activation"] = "silu" if on else "gelu"
     learner, x, y = fastnet_to_time(recipe, small_windows)
     for _ in range(3):
         learner.train_step(x, y, 0.5)
