@@ -14,7 +14,7 @@ from cifarlab.errors import STOPPED_EXIT_STATUS, CifarlabError, RunStopped
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cifarlab.cli import (data_cmd, evaluate_cmd, export_cmd, gradcheck_cmd, plot_cmd, predict_cmd, reproduce_cmd,
+    from cifarlab.cli import (assignment_cmd, data_cmd, evaluate_cmd, export_cmd, gradcheck_cmd, plot_cmd, predict_cmd, reproduce_cmd,
                               sweep_cmd, train_cmd)
 
     parser = argparse.ArgumentParser(
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cifarlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (data_cmd, train_cmd, evaluate_cmd, predict_cmd, export_cmd, gradcheck_cmd, plot_cmd, sweep_cmd,
-                   reproduce_cmd):
+                   reproduce_cmd, assignment_cmd):
         module.register(commands)
     return parser
 

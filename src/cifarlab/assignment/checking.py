@@ -1,0 +1,81 @@
+"""`cifarlab assignment check`: the public checks on a student's folder, one line per task,
+and with `--train`, the student's NumPy MLP trained on the real data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from cifarlab.assignment.assess import CaseSet, assess, scratch_folder
+from cifarlab.assignment.runner import Limits
+from cifarlab.assignment.tasks import TASKS, TASKS_BY_ID
+from cifarlab.errors import CifarlabError
+
+
+def tasks_in(folder: Path) -> list[str]:
+    """The tasks whose files the folder holds (a folder may be written for some parts only)."""
+    present = [task.id for task in TASKS if (folder / task.file).is_file()]
+    if not present:
+        raise CifarlabError(f"{folder} holds none of the assignment's files (modules.py, mlp_pytorch.py, ...): "
+                            "give the folder `cifarlab assignment new` wrote")
+    return present
+
+
+def verdict_line(task_id: str, verdict) -> str:
+    task = TASKS_BY_ID[task_id]
+    text = verdict.status + (f": {verdict.message}" if verdict.message else "")
+    return f"part {task.part}  {task.title:<31} {text}"
+
+
+def check_folder(folder: Path, limits: Limits = Limits()) -> bool:
+    """Print one line per task; True when every task passes."""
+    task_ids = tasks_in(folder)
+    with scratch_folder() as scratch:
+        assessment = assess(folder, CaseSet(task_ids, None, Path(scratch)), limits)
+    for task_id, verdict in assessment.verdicts.items():
+        print(verdict_line(task_id, verdict))
+    passed = sum(verdict.passed for verdict in assessment.verdicts.values())
+    print(f"{passed} of {len(task_ids)} tasks pass")
+    return passed == len(task_ids)
+
+
+def measured_range() -> dict:
+    """cifarlab's own runs of train_mlp_numpy.py (benchmarks/assignment_training.py writes them)."""
+    return json.loads((resources.files("cifarlab.assignment") / "measured.json").read_text())["train_mlp_numpy"]
+
+
+def train_numpy_mlp(folder: Path, data, timeout: float = 1800.0) -> bool:
+    """Run the student's train_mlp_numpy.py with its defaults on the real data; True when the
+    final test accuracy lies in cifarlab's measured range for the same run."""
+    from cifarlab.assignment.handout import cifar10_arrays
+
+    if not (folder / "train_mlp_numpy.py").is_file():
+        raise CifarlabError(f"{folder} has no train_mlp_numpy.py (part 1) to train")
+    reference = measured_range()
+    with scratch_folder() as scratch:
+        data_file, out = Path(scratch) / "cifar10.npz", Path(scratch) / "run"
+        np.savez(data_file, **cifar10_arrays(data))
+        command = [sys.executable, "-I", "train_mlp_numpy.py", "--data_dir", str(data_file), "--out", str(out)]
+        print(f"training: {' '.join(command[2:3])} with the study's defaults (its progress follows)", flush=True)
+        try:
+            finished = subprocess.run(command, cwd=folder, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            print(f"training: did not finish within {timeout:.0f} s")
+            return False
+        results = out / "results.json"
+        if finished.returncode != 0 or not results.is_file():
+            print(f"training: train_mlp_numpy.py failed (exit code {finished.returncode}); its output is above")
+            return False
+        accuracy = 100 * float(json.loads(results.read_text())["test_accuracy"])
+    low, high = min(reference["test_accuracy"]), max(reference["test_accuracy"])
+    inside = low <= accuracy <= high
+    where = "inside" if inside else "outside"
+    print(f"training: test accuracy {accuracy:.2f} % after {reference['steps']} steps, {where} cifarlab's range "
+          f"for this run, {low:.2f}-{high:.2f} % (its solution, seeds {reference['seeds_text']}, "
+          f"{reference['date']}, {reference['cpu']})")
+    return inside
