@@ -98,7 +98,7 @@ def convnet_layout() -> tuple[np.ndarray, np.ndarray]:
 
 def convnet(rng, batch):
     shapes, roles = convnet_layout()
-    return {"x": rng.standard_normal((batch, 3, 32, 32)), "seed": np.asarray(rng.integers(2**31)),
+    return {"x": rng.standard_normal((batch, 3, 32, 32)).astype(np.float32), "seed": np.asarray(rng.integers(2**31)),
             "shapes": shapes, "roles": roles}
 
 
@@ -140,7 +140,7 @@ def _hidden(rng) -> dict[str, dict[str, dict]]:
                                "float32": batchnorm(rng, 8, 5, np.float32),
                                "input needs no gradient": batchnorm(rng, 6, 4, input_needs_grad=False)},
         "batchnorm_module": {"float32": batchnorm(rng, 8, 5, np.float32)},
-        "convnet": {"batch 3": convnet(rng, 3)},
+        "convnet": {"another batch of 2": convnet(rng, 2)},
     }
 
 

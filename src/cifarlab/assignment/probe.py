@@ -1,7 +1,7 @@
 """Run a student's code on given inputs and save what it computes; judge nothing.
 
 Standalone (NumPy, and PyTorch for parts 2-4): the grader runs this file in a subprocess,
-    python -I probe.py SUBMISSION_DIR CASES.npz RESULTS_DIR TASK [TASK ...]
+    python -I probe.py [--reference SOLUTION_DIR] SUBMISSION_DIR CASES.npz RESULTS_DIR TASK [TASK ...]
 and compares the saved values with its own in its own process, so nothing a submission
 prints or patches here can change a score. The student folder's tests import it too.
 
@@ -11,7 +11,9 @@ before each task RESULTS_DIR/started (the task's id), so the grader knows which 
 was running if the process dies or hangs.
 """
 
+import contextlib
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -48,6 +50,45 @@ def _student(module_name):
     return importlib.import_module(module_name)
 
 
+# Tasks built on the code of other tasks. Given a reference folder (the grader's own solution),
+# the parts they build on are the reference's, so that one mistake costs only the task it is in;
+# without one (the student folder's pytest) they use the student's own parts.
+BUILT_ON = {"mlp_numpy": "modules.py", "sgd_step": "modules.py", "batchnorm_module": "custom_batchnorm.py"}
+
+
+def _load_file(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def reference_parts(task, reference):
+    """Within the block, `task` builds on the reference's parts (see BUILT_ON)."""
+    if reference is None or task not in BUILT_ON:
+        yield
+        return
+    names = ("modules", "mlp_numpy", "train_mlp_numpy")
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    student_batchnorm = None
+    try:
+        if BUILT_ON[task] == "modules.py":  # the student's MLP imports `modules`: give it the reference's
+            sys.modules["modules"] = _load_file("modules", os.path.join(reference, "modules.py"))
+        else:  # the student's module calls CustomBatchNormManualFunction by name: give it the reference's
+            student_batchnorm = _student("custom_batchnorm")
+            original = student_batchnorm.CustomBatchNormManualFunction
+            reference_batchnorm = _load_file("reference_batchnorm", os.path.join(reference, "custom_batchnorm.py"))
+            student_batchnorm.CustomBatchNormManualFunction = reference_batchnorm.CustomBatchNormManualFunction
+        yield
+    finally:
+        if student_batchnorm is not None:
+            student_batchnorm.CustomBatchNormManualFunction = original
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
 def _accepts(callable_, count):
     """Whether `callable_` takes `count` positional arguments (a variant check, e.g. neg_slope)."""
     try:
@@ -74,12 +115,13 @@ def _set_linear(layer, weight, bias):
     layer.params["bias"] = bias.reshape(np.shape(layer.params["bias"])).copy()
 
 
-def _linear_grads(layer, out_features, in_features):
-    """The layer's (dW as (out, in), db as (out,)) whatever its own layout."""
-    dW = np.asarray(layer.grads["weight"], dtype=np.float64)
-    if dW.shape == (in_features, out_features) and in_features != out_features:
+def _linear_grads(layer, weight_shape):
+    """The layer's (dW, db) in the case's layout ((out, in) and (out,)): a gradient must have its
+    own parameter's layout, so a layer that stores its weight as (in, out) gives dW as (in, out)."""
+    stored, dW = np.shape(layer.params["weight"]), np.asarray(layer.grads["weight"], dtype=np.float64)
+    if stored != weight_shape and dW.shape == stored:
         dW = dW.T
-    return dW, np.asarray(layer.grads["bias"], dtype=np.float64).reshape(-1)
+    return dW, np.asarray(layer.grads["bias"], dtype=np.float64).reshape(-1)  # (out,), (1, out), (out, 1) alike
 
 
 def probe_linear(case):
@@ -89,7 +131,7 @@ def probe_linear(case):
     _set_linear(layer, case["W"], case["b"])
     out = layer.forward(case["x"])
     dx = layer.backward(case["dout"])
-    dW, db = _linear_grads(layer, n_out, n_in)
+    dW, db = _linear_grads(layer, case["W"].shape)
     return {"out": out, "dx": dx, "dW": dW, "db": db}
 
 
@@ -176,8 +218,8 @@ def probe_mlp_numpy(case):
     dx = mlp.backward(case["dout"])
     values = {"out": out, "dx": dx}
     for layer in layers:
-        n_out, n_in = weights[layer.case_index].shape
-        values[f"dW_{layer.case_index}"], values[f"db_{layer.case_index}"] = _linear_grads(layer, n_out, n_in)
+        values[f"dW_{layer.case_index}"], values[f"db_{layer.case_index}"] = _linear_grads(
+            layer, weights[layer.case_index].shape)
     return values, {"neg_slope": takes_slope, "output": "probabilities" if is_probability else "logits"}
 
 
@@ -320,9 +362,10 @@ def probe_convnet(case):
                                  f"layers need {shapes[index]} there")
             value = convnet_parameter(case["seed"], index, shapes[index], roles[index])
             parameter.copy_(torch.from_numpy(value))
-    model = model.double().train()
+    x = torch.from_numpy(case["x"])
+    model = model.to(x.dtype).train()
     with torch.no_grad():
-        out = model(torch.from_numpy(case["x"]))
+        out = model(x)
     return {"out": out.numpy()}
 
 
@@ -334,7 +377,8 @@ PROBES = {name[len("probe_"):]: function for name, function in globals().items()
 def _where(error):
     """'file.py:12' of the innermost frame in the submission's own files, if any."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if os.path.basename(frame.filename) != "probe.py" and os.getcwd() in os.path.abspath(frame.filename)]
+              if os.path.basename(frame.filename) != "probe.py"
+              and os.path.abspath(frame.filename).startswith(os.getcwd() + os.sep)]
     return f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
 
 
@@ -346,16 +390,18 @@ def _raised_in(error):
     return innermost.tb_frame.f_code.co_qualname
 
 
-def run_task(task, cases):
-    """Run one task's probe on all its cases -> (status, message, values, variant)."""
+def run_task(task, cases, reference=None):
+    """Run one task's probe on all its cases -> (status, message, values, variant).
+    `reference`: a folder of the solution's files for the parts a task builds on (BUILT_ON)."""
     values, variant = {}, {}
     try:
-        for case_name, inputs in cases.items():
-            result = PROBES[task](dict(inputs))
-            if isinstance(result, tuple):
-                result, variant = result
-            for name, value in result.items():
-                values[f"{case_name}/{name}"] = np.asarray(value)
+        with reference_parts(task, reference):
+            for case_name, inputs in cases.items():
+                result = PROBES[task](dict(inputs))
+                if isinstance(result, tuple):
+                    result, variant = result
+                for name, value in result.items():
+                    values[f"{case_name}/{name}"] = np.asarray(value)
     except NotImplementedError as error:
         return "not_started", f"{_raised_in(error)} raises NotImplementedError", {}, variant
     except Unexpected as error:
@@ -395,6 +441,9 @@ class _NoCifarlab:
 
 
 def main(argv):
+    reference = None
+    if argv[0] == "--reference":
+        reference, argv = os.path.abspath(argv[1]), argv[2:]
     submission, cases_file, results_dir, *tasks = argv
     submission, results_dir = os.path.abspath(submission), os.path.abspath(results_dir)
     sys.meta_path.insert(0, _NoCifarlab())
@@ -404,7 +453,7 @@ def main(argv):
         all_cases = {task: cases_of(arrays, task) for task in tasks}
     for task in tasks:
         _write_atomically(os.path.join(results_dir, "started"), lambda path: open(path, "w").write(task))
-        save_result(results_dir, task, *run_task(task, all_cases[task]))
+        save_result(results_dir, task, *run_task(task, all_cases[task], reference))
     return 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 PROBE = Path(__file__).with_name("probe.py")
+SOLUTION = Path(__file__).with_name("solution")  # the parts that composite tasks build on (probe.BUILT_ON)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class _OutputReader(threading.Thread):
 
 def _run_once(submission: Path, cases_file: Path, results: Path, tasks: list[str], timeout: float, limits: Limits):
     """(exit code or None when killed for time, bytes kept, bytes printed)."""
-    command = [sys.executable, "-I", str(PROBE), str(submission), str(cases_file), str(results), *tasks]
+    command = [sys.executable, "-I", str(PROBE), "--reference", str(SOLUTION), str(submission), str(cases_file),
+               str(results), *tasks]
     child = subprocess.Popen(command, cwd=submission, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, env=_child_environment(results), start_new_session=True,
                              preexec_fn=_limit_child(limits))
@@ -121,6 +123,7 @@ def _death(code: int | None, timeout: float) -> str:
 
 def run_probe(submission: Path, cases_file: Path, tasks: list[str], limits: Limits = Limits()) -> ProbeReport:
     """Run every task of `tasks` on `submission` (a folder), restarting after a death or a hang."""
+    submission, cases_file = Path(submission).resolve(), Path(cases_file).resolve()
     outcomes: dict[str, TaskOutcome] = {}
     pending = list(tasks)
     output, printed, notes = bytearray(), 0, []
