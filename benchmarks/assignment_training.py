@@ -1,0 +1,72 @@
+"""The range `cifarlab assignment check --train` holds a student's NumPy MLP to: the assignment's
+own train_mlp_numpy.py, filled in with cifarlab's solution, run with its defaults (the study's
+run) for several seeds on the real data. Writes src/cifarlab/assignment/measured.json.
+
+    python benchmarks/assignment_training.py --data ../shared/data/cifar10-jpeg.tar.gz --seeds 1 2 3 4 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cifarlab.assignment.blanks import solution_source
+from cifarlab.assignment.handout import cifar10_arrays, write_folder
+from cifarlab.train.rundir import git_version
+from cifarlab.train.runtime import cpu_model_and_generation
+
+MEASURED = Path(__file__).resolve().parents[1] / "src" / "cifarlab" / "assignment" / "measured.json"
+
+
+def run_seed(folder: Path, data_file: Path, seed: int) -> tuple[float, float]:
+    """(final test accuracy in %, seconds) of one run of the solved train_mlp_numpy.py."""
+    out = folder / f"run-{seed}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "train_mlp_numpy.py", "--seed", str(seed), "--data_dir", str(data_file),
+                    "--out", str(out)], cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    return 100 * json.loads((out / "results.json").read_text())["test_accuracy"], seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="CIFAR-10 source (as for `cifarlab train --data`)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "solved"
+        write_folder(folder, (1,))
+        for name in ("modules.py", "mlp_numpy.py", "train_mlp_numpy.py"):
+            (folder / name).write_text(solution_source(name))
+        data_file = Path(scratch) / "cifar10.npz"
+        np.savez(data_file, **cifar10_arrays(args.data))
+        results = [run_seed(folder, data_file, seed) for seed in args.seeds]
+    accuracies = [round(accuracy, 2) for accuracy, _ in results]
+    for seed, (accuracy, seconds) in zip(args.seeds, results):
+        print(f"seed {seed}: test accuracy {accuracy:.2f} % in {seconds:.1f} s")
+    record = {"train_mlp_numpy": {
+        "test_accuracy": accuracies, "seeds": args.seeds,
+        "seeds_text": f"{min(args.seeds)}-{max(args.seeds)}" if len(args.seeds) > 1 else str(args.seeds[0]),
+        "steps": 1500, "seconds": [round(seconds, 1) for _, seconds in results],
+        "date": datetime.date.today().isoformat(), "commit": git_version(), "cpu": cpu_model_and_generation(),
+        "threads": os.environ.get("OMP_NUM_THREADS", "all cores"),
+        "command": "python benchmarks/assignment_training.py --data " + args.data + " --seeds "
+                   + " ".join(map(str, args.seeds)),
+        "data": os.path.basename(args.data)}}
+    temporary = MEASURED.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(temporary, MEASURED)
+    print(f"mean {np.mean(accuracies):.2f} %, range {min(accuracies):.2f}-{max(accuracies):.2f} %; wrote {MEASURED}")
+
+
+if __name__ == "__main__":
+    main()
