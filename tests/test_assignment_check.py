@@ -70,3 +70,17 @@ def test_a_folder_without_the_assignment_is_refused_in_one_line(tmp_path, capsys
 def test_compare_value_says_what_is_wrong(computed, words):
     problem = compare_value("X.forward: the output", "case 1", computed, np.ones((2, 3)))
     assert problem is None if words is None else words in problem
+
+
+@pytest.mark.realdata
+def test_train_runs_the_students_numpy_mlp_and_finds_it_in_cifarlabs_range(real_data_path, tmp_path, capsys):
+    folder = solved(tmp_path / "hw", parts=(1,))
+    assert main(["assignment", "check", str(folder), "--train", "--data", str(real_data_path)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("training: test accuracy") and "inside cifarlab's range for this run" in last
+
+
+def test_train_without_part_1_is_refused_in_one_line(tmp_path, capsys):
+    folder = solved(tmp_path / "hw", parts=(3,))
+    assert main(["assignment", "check", str(folder), "--train", "--data", "unused"]) == 2
+    assert "has no train_mlp_numpy.py" in capsys.readouterr().err

@@ -60,8 +60,9 @@ def train_numpy_mlp(folder: Path, data, timeout: float = 1800.0) -> bool:
     with scratch_folder() as scratch:
         data_file, out = Path(scratch) / "cifar10.npz", Path(scratch) / "run"
         np.savez(data_file, **cifar10_arrays(data))
-        command = [sys.executable, "-I", "train_mlp_numpy.py", "--data_dir", str(data_file), "--out", str(out)]
-        print(f"training: {' '.join(command[2:3])} with the study's defaults (its progress follows)", flush=True)
+        # -E -s: no PYTHONPATH, no user site (-I would also drop the script's own folder from the path)
+        command = [sys.executable, "-E", "-s", "train_mlp_numpy.py", "--data_dir", str(data_file), "--out", str(out)]
+        print(f"training: {command[3]} with the study's defaults (its progress follows)", flush=True)
         try:
             finished = subprocess.run(command, cwd=folder, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:

@@ -185,14 +185,18 @@ def _layer_arrays(case, prefix):
     return [case[f"{prefix}{index}"] for index in range(count)]
 
 
-def _numpy_mlp(case):
-    """The student's NumPy MLP with the case's parameters, and the variant it follows."""
-    mlp_numpy = _student("mlp_numpy")
+def _build_mlp(mlp_class, case):
+    """-> (mlp_class built for the case's layer sizes, its arguments, whether it takes neg_slope, weights, biases)."""
     weights, biases = _layer_arrays(case, "W_"), _layer_arrays(case, "b_")
     sizes = [weights[0].shape[1]] + [weight.shape[0] for weight in weights]
-    takes_slope = _accepts(mlp_numpy.MLP, 4)
+    takes_slope = _accepts(mlp_class, 4)
     arguments = (sizes[0], sizes[1:-1], sizes[-1]) + ((float(case["slope"]),) if takes_slope else ())
-    mlp = mlp_numpy.MLP(*arguments)
+    return mlp_class(*arguments), arguments, takes_slope, weights, biases
+
+
+def _numpy_mlp(case):
+    """The student's NumPy MLP with the case's parameters, and the variant it follows."""
+    mlp, arguments, takes_slope, weights, biases = _build_mlp(_student("mlp_numpy").MLP, case)
     layers = linear_modules(mlp)
     if len(layers) != len(weights):
         raise Unexpected(f"MLP{arguments} holds {len(layers)} LinearModules; {len(weights)} were expected")
@@ -256,12 +260,7 @@ def _torch():
 
 def probe_mlp_pytorch(case):
     torch = _torch()
-    mlp_pytorch = _student("mlp_pytorch")
-    weights, biases = _layer_arrays(case, "W_"), _layer_arrays(case, "b_")
-    sizes = [weights[0].shape[1]] + [weight.shape[0] for weight in weights]
-    takes_slope = _accepts(mlp_pytorch.MLP, 4)
-    arguments = (sizes[0], sizes[1:-1], sizes[-1]) + ((float(case["slope"]),) if takes_slope else ())
-    model = mlp_pytorch.MLP(*arguments)
+    model, arguments, takes_slope, weights, biases = _build_mlp(_student("mlp_pytorch").MLP, case)
     linears = [module for module in model.modules() if isinstance(module, torch.nn.Linear)]
     if len(linears) != len(weights):
         raise Unexpected(f"MLP{arguments} holds {len(linears)} nn.Linear layers; {len(weights)} were expected")
