@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cifarlab.assignment.probe import CONV_BIAS, CONV_WEIGHT, LINEAR_BIAS, LINEAR_WEIGHT, NORM_BIAS, NORM_WEIGHT
+from cifarlab.assignment.probe_tasks import CONV_BIAS, CONV_WEIGHT, LINEAR_BIAS, LINEAR_WEIGHT, NORM_BIAS, NORM_WEIGHT
 
 PUBLIC_SEED = 2019  # the course's year; hidden cases use the grader's --seed
 

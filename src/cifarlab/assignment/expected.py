@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cifarlab.assignment.probe import cases_of, convnet_parameter
+from cifarlab.assignment.probe import cases_of
+from cifarlab.assignment.probe_tasks import convnet_parameter
 from cifarlab.numpy_nn import CrossEntropy, LeakyReLU, Linear, Sequential, Softmax, SoftmaxCrossEntropy
 from cifarlab.numpy_nn.optim import SGD
 

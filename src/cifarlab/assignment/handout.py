@@ -25,7 +25,7 @@ PART_FILES = {
     4: ("convnet_pytorch.py", "torch_training.py", "train_convnet_pytorch.py"),
 }
 SHARED_FILES = ("cifar10_utils.py",)
-CHECK_FILES = ("tasks.py", "probe.py", "compare.py")
+CHECK_FILES = ("tasks.py", "probe.py", "probe_tasks.py", "compare.py")
 
 # Variants a correct solution may follow (see tasks whose expected values depend on them).
 VARIANTS = {
