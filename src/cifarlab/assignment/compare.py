@@ -44,8 +44,19 @@ def compare_value(label, case, computed, expected):
     error = relative_error(computed, expected.astype(np.float64))
     if error > tolerance:
         return (f"{label} differs from the expected values by {error:.1e} (largest relative error; below "
-                f"{tolerance:.0e} expected){where}")
+                f"{tolerance:.0e} expected){_hint(computed, expected.astype(np.float64), tolerance)}{where}")
     return None
+
+
+def _hint(computed, expected, tolerance):
+    """When `computed` is the expected values times a constant, say so: a flipped sign, or a
+    mean where a sum belongs (a factor of 1/batch), are the most common slips."""
+    scale = float(np.sum(computed * expected) / max(float(np.sum(expected * expected)), 1e-300))
+    if abs(scale) < 1e-12 or relative_error(computed, scale * expected) > tolerance:
+        return ""
+    if abs(scale + 1) < 1e-6:
+        return "; it is the expected values with the opposite sign"
+    return f"; it is {scale:.4g} times the expected values (a factor missing or too many)"
 
 
 def judge(task, status, message, computed, expected):

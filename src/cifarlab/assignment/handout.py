@@ -73,14 +73,15 @@ def _readme(parts) -> str:
              "Fill in every region between `# PUT YOUR CODE HERE` and `# END OF YOUR CODE` (each now raises",
              "`NotImplementedError`). The docstring above each one says what it takes, what it returns and",
              "the formula. Work in the order below: later tasks use earlier ones.", "",
-             "Check your work with `pytest` in this folder (`pytest -k linear` for one task), or with",
+             "Check your work with `pytest` in this folder (the command beside each task runs its test), or with",
              "`cifarlab assignment check .` if you have cifarlab. A task passes when its outputs and",
              "gradients match the expected values to a relative error below 1e-6 (1e-4 in float32).", "",
              "Only NumPy, PyTorch and pytest are needed (`pip install numpy torch pytest`).", ""]
     for part in parts:
         lines += [f"## Part {part}: {PARTS[part]}", ""]
         for number, task in enumerate(tasks_of([part]), 1):
-            lines += [f"{number}. **{task.title}** in `{task.file}` (`pytest -k {task.id}`, {task.points} points)",
+            lines += [f"{number}. **{task.title}** in `{task.file}`, {task.points} points: "
+                      f"`pytest \"test_assignment.py::test_task[{task.id}]\"`",
                       f"   - {FORMULAS[task.id]}"]
         lines.append("")
     lines += ["## Training", "",
