@@ -57,7 +57,15 @@ def test_bf16_training_on_small_maps_matches_the_plain_conv(monkeypatch, channel
     assert calls == [route] and outputs[0].dtype == torch.bfloat16
     torch.testing.assert_close(outputs[0], outputs[1])
     assert ours.weight.grad.dtype == torch.float32
-    torch.testing.assert_close(ours.weight.grad, plain.weight.grad, rtol=1e-2, atol=1e-2)
+    # Judged against the fp32 gradient of the same bf16-rounded operands, not against torch's own bf16
+    # gradient: on a CPU without native bf16 (AMD EPYC family 23, model 49) that one is off by up to 1.2 %
+    # of the gradient's scale, ours by 0.2 %.
+    x32, weight32 = x.bfloat16().float(), plain.weight.detach().bfloat16().float().requires_grad_(True)
+    nn.functional.conv2d(x32, weight32, padding=1).bfloat16().float().square().sum().backward()
+    scale = weight32.grad.abs().max()
+    ours_error = (ours.weight.grad - weight32.grad).abs().max() / scale
+    plain_error = (plain.weight.grad - weight32.grad).abs().max() / scale
+    assert ours_error <= plain_error + 1e-2, (ours_error, plain_error)
 
 
 @pytest.mark.parametrize("case", ["5-pixel map, 128 channels", "8-pixel map", "float32", "no grad", "frozen weight"])
