@@ -37,6 +37,14 @@ def run_seed(folder: Path, data_file: Path, seed: int) -> tuple[float, float]:
     return 100 * json.loads((out / "results.json").read_text())["test_accuracy"], seconds
 
 
+def markdown_row(record: dict) -> str:
+    """The row benchmarks/RESULTS.md shows for a record of measured.json."""
+    accuracies = record["test_accuracy"]
+    return (f"| {record['seeds_text']} | {np.mean(accuracies):.2f} % | {min(accuracies):.2f}-{max(accuracies):.2f} % | "
+            f"{', '.join(f'{value:.2f}' for value in accuracies)} | {min(record['seconds']):.1f}-"
+            f"{max(record['seconds']):.1f} s |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="CIFAR-10 source (as for `cifarlab train --data`)")
@@ -65,7 +73,8 @@ def main() -> None:
     temporary = MEASURED.with_suffix(".tmp")
     temporary.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(temporary, MEASURED)
-    print(f"mean {np.mean(accuracies):.2f} %, range {min(accuracies):.2f}-{max(accuracies):.2f} %; wrote {MEASURED}")
+    print(f"wrote {MEASURED}; its row in RESULTS.md:")
+    print(markdown_row(record["train_mlp_numpy"]))
 
 
 if __name__ == "__main__":
