@@ -85,3 +85,11 @@ def test_train_without_part_1_is_refused_in_one_line(tmp_path, capsys):
     folder = solved(tmp_path / "hw", parts=(3,))
     assert main(["assignment", "check", str(folder), "--train", "--data", "unused"]) == 2
     assert "has no train_mlp_numpy.py" in capsys.readouterr().err
+
+
+def test_what_the_students_code_prints_is_shown_after_the_verdicts(tmp_path, capsys):
+    folder = edited(solved(tmp_path / "hw", parts=(1,)), "modules.py", "        self.x = x\n",
+                    "        print('shape of x:', x.shape)\n        self.x = x\n")
+    assert main(["assignment", "check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "what your code printed" in out and "shape of x: (4, 5)" in out

@@ -41,6 +41,9 @@ def check_folder(folder: Path, limits: Limits = Limits()) -> bool:
         print(verdict_line(task_id, verdict))
     passed = sum(verdict.passed for verdict in assessment.verdicts.values())
     print(f"{passed} of {len(task_ids)} tasks pass")
+    if assessment.report.output.strip():
+        shown = assessment.report.output.rstrip()[:4000]
+        print(f"\nwhat your code printed ({assessment.report.output_bytes:,} bytes; the start):\n{shown}")
     return passed == len(task_ids)
 
 

@@ -1,0 +1,71 @@
+"""The assignment's commands end to end: grade's files, the rubric round trip, the data file
+and the training scripts of the student folder on tiny data, and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cifarlab.assignment.grading import load_rubric
+from cifarlab.assignment.tasks import TASKS
+from cifarlab.cli.main import main
+from tests.assignment_submissions import skeleton, solved
+
+
+def test_grade_writes_the_csv_and_a_feedback_file_per_student(tmp_path, capsys):
+    solved(tmp_path / "in" / "ada")
+    skeleton(tmp_path / "in" / "bob", parts=(1,))
+    assert main(["assignment", "grade", str(tmp_path / "in"), "--out", str(tmp_path / "grades.csv"),
+                 "--parts", "1"]) == 0
+    with (tmp_path / "grades.csv").open() as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    part_1 = sum(task.points for task in TASKS if task.part == 1)
+    assert rows["ada"]["total"] == rows["ada"]["max"] == str(part_1) and rows["bob"]["total"] == "0"
+    assert "convnet" not in rows["ada"]
+    feedback = (tmp_path / "grades-feedback" / "bob.md").read_text()
+    assert feedback.startswith(f"# bob: 0 of {part_1} points")
+    assert "LinearModule (0/10): not started: LinearModule.forward raises NotImplementedError" in feedback
+    assert "ada: " in capsys.readouterr().err
+
+
+def test_the_printed_rubric_is_a_rubric_file(tmp_path, capsys):
+    assert main(["assignment", "rubric"]) == 0
+    (tmp_path / "rubric.toml").write_text(capsys.readouterr().out)
+    assert load_rubric(tmp_path / "rubric.toml") == {task.id: float(task.points) for task in TASKS}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["grade", "missing", "--out", "g.csv"], "is not a folder of submissions"),
+    (["grade", ".", "--out", "g.csv", "--jobs", "0"], "--jobs must be at least 1"),
+    (["check", "missing"], "is not a folder"),
+])
+def test_mistakes_get_one_line_and_exit_2(tmp_path, monkeypatch, capsys, argv, words):
+    monkeypatch.chdir(tmp_path)
+    assert main(["assignment", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_submissions_folder_is_refused(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    assert main(["assignment", "grade", str(tmp_path / "in"), "--out", str(tmp_path / "g.csv")]) == 2
+    assert "holds no submissions" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["train_mlp_numpy.py", "train_mlp_pytorch.py", "train_convnet_pytorch.py"])
+def test_the_training_scripts_train_the_solution_on_the_data_file_new_writes(tmp_path, tiny_png_folder, script):
+    assert main(["assignment", "new", str(tmp_path / "hw"), "--data", str(tiny_png_folder)]) == 0
+    folder = solved(tmp_path / "solved")
+    (folder / "data").mkdir()
+    (folder / "data" / "cifar10.npz").write_bytes((tmp_path / "hw" / "data" / "cifar10.npz").read_bytes())
+    with np.load(folder / "data" / "cifar10.npz") as arrays:
+        assert arrays["x_train"].shape == (50, 32, 32, 3) and arrays["y_test"].shape == (20,)
+    subprocess.run([sys.executable, script, "--max_steps", "3", "--eval_freq", "2", "--batch_size", "4"],
+                   cwd=folder, check=True, capture_output=True, timeout=300)
+    results = json.loads((folder / "results" / script[len("train_"):-len(".py")] / "results.json").read_text())
+    assert results["step"] == 3 and 0.0 <= results["test_accuracy"] <= 1.0
