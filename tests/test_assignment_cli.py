@@ -69,3 +69,18 @@ def test_the_training_scripts_train_the_solution_on_the_data_file_new_writes(tmp
                    cwd=folder, check=True, capture_output=True, timeout=300)
     results = json.loads((folder / "results" / script[len("train_"):-len(".py")] / "results.json").read_text())
     assert results["step"] == 3 and 0.0 <= results["test_accuracy"] <= 1.0
+
+
+def test_a_submission_writing_a_file_past_the_limit_loses_only_that_task(tmp_path):
+    from cifarlab.assignment.grading import grade_all
+    from cifarlab.assignment.runner import Limits
+    from tests.assignment_submissions import edited
+
+    edited(solved(tmp_path / "in" / "filler", parts=(1,)), "modules.py", "        self.x = x\n",
+           "        open('big.bin', 'wb').write(bytes(2 * 2**20))\n        self.x = x\n")
+    grades = grade_all(tmp_path / "in", tmp_path / "g.csv", tmp_path / "feedback", load_rubric(None), 0,
+                       Limits(file_bytes=2**20), jobs=1, parts=(1,))
+    verdicts = grades[0].assessment.verdicts
+    # Python ignores SIGXFSZ, so the write fails with EFBIG instead of killing the process
+    assert verdicts["linear"].status == "failed" and "File too large" in verdicts["linear"].message
+    assert all(verdict.passed for task, verdict in verdicts.items() if task != "linear")

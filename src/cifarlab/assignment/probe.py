@@ -1,7 +1,7 @@
 """Run a student's code on given inputs and save what it computes; judge nothing.
 
 Standalone (NumPy, and PyTorch for parts 2-4): the grader runs this file in a subprocess,
-    python -I probe.py [--reference SOLUTION_DIR] SUBMISSION_DIR CASES.npz RESULTS_DIR TASK [TASK ...]
+    python -I probe.py [--file-limit BYTES] [--reference SOLUTION_DIR] SUBMISSION_DIR CASES.npz RESULTS_DIR TASK...
 and compares the saved values with its own in its own process, so nothing a submission
 prints or patches here can change a score. The student folder's tests import it too.
 
@@ -149,8 +149,19 @@ class _NoCifarlab:
         return None
 
 
+def _limit_files(largest):
+    """No file written from here on may grow past `largest` bytes; no core dumps."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (largest, largest))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def main(argv):
     reference = None
+    if argv[0] == "--file-limit":
+        _limit_files(int(argv[1]))
+        argv = argv[2:]
     if argv[0] == "--reference":
         reference, argv = os.path.abspath(argv[1]), argv[2:]
     submission, cases_file, results_dir, *tasks = argv

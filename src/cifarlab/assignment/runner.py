@@ -1,8 +1,8 @@
 """Run the probe on a submission in a child process, with limits, and read back what it saved.
 
-The child gets a time limit per run and per submission, a cap on the file size it may write,
-a cap on the output kept, and its own process group (so a hang is killed with its children).
-When it dies or hangs, the task it was on gets the note and the probe runs again for the
+The child gets a time limit per run and per submission, a cap on the size of any file it
+writes (which the probe sets on itself before any student code runs), a cap on the output
+kept, and its own process group (so a hang is killed with its children). When it dies or hangs, the task it was on gets the note and the probe runs again for the
 tasks after it, so one broken task never costs the others. This is not a sandbox: the
 child can read and write whatever the user running the grader can (docs/assignment.md).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -51,13 +50,6 @@ class ProbeReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _limit_child(limits: Limits):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
-
-
 def _child_environment(home: Path) -> dict[str, str]:
     """A small environment: no PYTHONPATH, one thread per library (several children at once)."""
     keep = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if name in os.environ}
@@ -81,11 +73,10 @@ class _OutputReader(threading.Thread):
 
 def _run_once(submission: Path, cases_file: Path, results: Path, tasks: list[str], timeout: float, limits: Limits):
     """(exit code or None when killed for time, bytes kept, bytes printed)."""
-    command = [sys.executable, "-I", str(PROBE), "--reference", str(SOLUTION), str(submission), str(cases_file),
-               str(results), *tasks]
+    command = [sys.executable, "-I", str(PROBE), "--file-limit", str(limits.file_bytes), "--reference", str(SOLUTION),
+               str(submission), str(cases_file), str(results), *tasks]
     child = subprocess.Popen(command, cwd=submission, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, env=_child_environment(results), start_new_session=True,
-                             preexec_fn=_limit_child(limits))
+                             stderr=subprocess.STDOUT, env=_child_environment(results), start_new_session=True)
     reader = _OutputReader(child.stdout, limits.output_bytes_kept)
     reader.start()
     try:
