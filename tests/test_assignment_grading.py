@@ -19,7 +19,7 @@ from cifarlab.errors import CifarlabError
 PART_1 = [task.id for task in TASKS if task.part == 1]
 FULL = {task.id: float(task.points) for task in TASKS}
 LIMITS = Limits(seconds_per_run=12.0, seconds_per_submission=60.0)  # a whole run takes about 3 s
-WITHIN_SECONDS = 300  # the whole run; about 70 s on a 2-core AMD EPYC
+WITHIN_SECONDS = 300  # the whole run; its measured time is in RESULTS.md, "The course assignment"
 
 PATCH_PYTEST = '''
 import sys, types
@@ -74,9 +74,6 @@ def _build(root: Path) -> dict[str, dict[str, float]]:
     edited(solved(root / "y-endless-softmax"), "modules.py", "        s = self.out\n",
            "        while True:\n            pass\n        s = self.out\n")
     expect("y-endless-softmax", lost=["softmax"])
-    edited(solved(root / "y-sleeps-in-batchnorm"), "custom_batchnorm.py", "        mean = input.mean(dim=0)\n        var",
-           "        import time; time.sleep(3600)\n        mean = input.mean(dim=0)\n        var")
-    expect("y-sleeps-in-batchnorm", lost=["batchnorm_autograd"])
     edited(solved(root / "y-prints-forever"), "mlp_pytorch.py", "        out = self.layers(x)\n",
            "        while True:\n            print('x' * 10000)\n        out = self.layers(x)\n")
     expect("y-prints-forever", lost=["mlp_pytorch"])
