@@ -65,16 +65,20 @@ def mutant(folder: Path, file: str, old: str, new: str) -> Path:
     return edited(solved(folder), file, old, new)
 
 
-def alternative(folder: Path, bias_shape: str = "(1, out_features)") -> Path:
-    """The hand-written solution in tests/assignment_alternative, its bias stored as `bias_shape`."""
+def alternative(folder: Path, spring_edition: bool = False) -> Path:
+    """The hand-written solution in tests/assignment_alternative; `spring_edition`: its biases as
+    (out, 1) and a NumPy MLP without neg_slope (ReLU), as the spring 2019 skeleton had it."""
     shutil.copytree(ALTERNATIVE, folder)
-    if bias_shape != "(1, out_features)":
+    if spring_edition:
+        bias_shape = "(out_features, 1)"
         text = (folder / "modules.py").read_text()
         text = text.replace("np.zeros((1, out_features))", f"np.zeros({bias_shape})")
         text = text.replace("return out + self.params[\"bias\"]", "return out + self.params[\"bias\"].reshape(1, -1)")
         text = text.replace("np.sum(dout, axis=0, keepdims=True)",
                             "np.sum(dout, axis=0).reshape(self.params[\"bias\"].shape)")
         (folder / "modules.py").write_text(text)
+        edited(folder, "mlp_numpy.py", "n_classes, neg_slope):", "n_classes):")
+        edited(folder, "mlp_numpy.py", "LeakyReLUModule(neg_slope)", "LeakyReLUModule(0.0)")
     return folder
 
 
