@@ -128,3 +128,18 @@ def test_runs_started_within_one_second_get_directories_of_their_own(tmp_path, m
         made.append(default_run_dir("mlp"))
         made[-1].mkdir(parents=True)
     assert len(set(made)) == 3 and all(path.parent == Path("runs") for path in made)
+
+
+def test_the_package_exports_its_error_and_no_stray_names():
+    import subprocess
+    import sys
+
+    import cifarlab
+    from cifarlab.errors import CifarlabError
+
+    assert cifarlab.CifarlabError is CifarlabError
+    # a fresh process: once a submodule is imported, Python adds it to the package's names
+    names = subprocess.run([sys.executable, "-c", "import cifarlab; print(' '.join(dir(cifarlab)))"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert {name for name in names if not name.startswith("_")} == {"CifarlabError", "errors", "load", "load_data",
+                                                                    "train"}  # errors: the module of the error

@@ -181,6 +181,7 @@ def test_predict_resizes_other_sizes_and_reads_jpeg(trained_mlp, learnable_folde
 @pytest.mark.parametrize("make_bad, message", [
     (lambda p: p / "missing.png", "does not exist"),
     (lambda p: (p / "notes.png").write_text("not an image") and p / "notes.png", "not an image"),
+    (lambda p: p, "is a directory: give image files"),
 ])
 def test_predict_rejects_bad_files(trained_mlp, tmp_path, capsys, make_bad, message):
     assert main(["predict", str(trained_mlp), str(make_bad(tmp_path))]) == 2

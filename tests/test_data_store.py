@@ -98,3 +98,28 @@ def test_jpeg_archive_loads_through_cache(tmp_path, tiny):
     archive = tar_directory(folder, tmp_path / "jpeg.tar.gz")
     data = store.load_cifar10(archive)
     assert data.train_images.shape == (len(tiny.train_labels), 32, 32, 3)
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError("Not enough free space to write 153600000 bytes after offset 128")  # numpy's words, no errno
+
+
+def test_a_full_cache_disk_leaves_the_data_usable_with_one_line_and_no_partial_entry(
+        tiny_png_folder, isolated_home, monkeypatch, capsys, tiny):
+    monkeypatch.setattr(store.np, "save", _disk_full)
+    data = store.load_cifar10(tiny_png_folder)
+    assert np.array_equal(data.train_images, tiny.train_images)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("cifarlab: the decoded data could not be cached")
+    assert "the cache needs" in err and "MB free" in err and err.endswith("using it uncached")
+    assert list((isolated_home / "cache").iterdir()) == []
+
+
+def test_data_prepare_on_a_full_disk_exits_2_with_one_line(tiny_png_folder, isolated_home, monkeypatch, capsys):
+    from cifarlab.cli.main import main
+
+    monkeypatch.setattr(store.np, "save", _disk_full)
+    assert main(["data", "prepare", "--data", str(tiny_png_folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("cifarlab: error: the decoded data could not be cached")
+    assert list((isolated_home / "cache").iterdir()) == []

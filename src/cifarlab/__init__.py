@@ -1,16 +1,24 @@
 """cifarlab: deep learning on CIFAR-10, from a hand-derived NumPy MLP to a fast ConvNet.
 
 From Python (cifarlab/api.py): `cifarlab.train(model, data=None, out=None, **options) -> Run`,
-`cifarlab.load(run_dir) -> Run`, `cifarlab.load_data(data=None)`. Each imports what it needs
+`cifarlab.load(run_dir) -> Run`, `cifarlab.load_data(data=None)`; a mistake raises
+`cifarlab.CifarlabError`. Each imports what it needs
 when called, so `import cifarlab` stays instant.
 """
 
+from importlib import import_module as _import_module
+
+from cifarlab.errors import CifarlabError
+
 # The subpackage cifarlab.train (the training code, a namespace package: importing it runs
 # nothing) is imported first, so that the function `train` below keeps the name: Python sets
-# a package's attribute to a subpackage when the subpackage is first imported.
-import cifarlab.train  # noqa: F401
+# a package's attribute to a subpackage when the subpackage is first imported. (Through
+# import_module, since `import cifarlab.train` would also bind the name `cifarlab` here.)
+_import_module("cifarlab.train")
+del _import_module
 
 __version__ = "0.1.0"
+__all__ = ["CifarlabError", "Run", "load", "load_data", "train"]
 
 
 def train(model: str, data: str | None = None, out=None, **options):

@@ -27,7 +27,7 @@ def run_prepare(args) -> int:
     from cifarlab.data.store import cache_path, load_cifar10, resolve_source
 
     start = time.perf_counter()
-    data = load_cifar10(args.data)
+    data = load_cifar10(args.data, must_cache=True)
     print(f"cached {len(data.train_labels)} train and {len(data.test_labels)} test images from {data.source}")
     print(f"cache: {cache_path(resolve_source(args.data))} ({time.perf_counter() - start:.2f} s)")
     return 0

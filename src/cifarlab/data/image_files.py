@@ -13,6 +13,8 @@ def load_image_32(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     """(32, 32, 3) uint8 and the original (width, height)."""
     from PIL import Image, UnidentifiedImageError
 
+    if path.is_dir():
+        raise CifarlabError(f"{path} is a directory: give image files (e.g. {path}/*.png)")
     if not path.is_file():
         raise CifarlabError(f"image {path} does not exist")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import shutil
 import tempfile
 from pathlib import Path
@@ -88,8 +89,11 @@ def _load_cache(path: Path) -> CifarData | None:
         return None  # unreadable cache: rebuild it
 
 
-def load_cifar10(data: str | os.PathLike | None = None, cache: bool = True, progress: bool = True) -> CifarData:
-    """Load CIFAR-10 from `data` (see module doc), through the decoded-array cache."""
+def load_cifar10(data: str | os.PathLike | None = None, cache: bool = True, progress: bool = True,
+                 must_cache: bool = False) -> CifarData:
+    """Load CIFAR-10 from `data` (see module doc), through the decoded-array cache. When the cache
+    cannot be written (a full disk), the data is returned uncached with one line on stderr, or
+    with `must_cache` a CifarlabError says why."""
     source = resolve_source(data, progress=progress)
     if not cache:
         return read_source(source)
@@ -98,5 +102,19 @@ def load_cifar10(data: str | os.PathLike | None = None, cache: bool = True, prog
     if loaded is None:
         broken = cached_file.exists()
         loaded = read_source(source)
-        _save_cache(loaded, cached_file, replace_broken=broken)
+        try:
+            _save_cache(loaded, cached_file, replace_broken=broken)
+        except OSError as error:  # a full disk (numpy's message carries no errno), a read-only one, ...
+            why = f"the decoded data could not be cached ({error}); {_space_wanted(loaded, cached_file)}"
+            if must_cache:
+                raise CifarlabError(why) from None
+            print(f"cifarlab: {why}; using it uncached", file=sys.stderr)
     return loaded
+
+
+def _space_wanted(data: CifarData, entry: Path) -> str:
+    """What caching `data` at `entry` needs against what its disk has, in words."""
+    needed = sum(getattr(data, name).nbytes for name in ARRAYS)
+    free = shutil.disk_usage(entry.parent).free if entry.parent.is_dir() else 0
+    return (f"the cache needs {needed / 2**20:,.0f} MB and {entry.parent} has {free / 2**20:,.0f} MB free "
+            f"(CIFARLAB_HOME can point to a roomier disk)")
