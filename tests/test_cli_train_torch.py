@@ -187,3 +187,17 @@ def test_predict_rejects_bad_files(trained_mlp, tmp_path, capsys, make_bad, mess
     assert main(["predict", str(trained_mlp), str(make_bad(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_evaluate_puts_its_pictures_into_the_runs_tensorboard_log(trained_mlp, capsys):
+    from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
+
+    assert main(["evaluate", str(trained_mlp), "--misclassified", "4", "--show"]) in (0, 1)
+    board = EventAccumulator(str(trained_mlp), size_guidance={IMAGES: 0})
+    board.Reload()
+    tags = set(board.Tags()["images"])
+    assert {"pictures/confusion_matrix", "pictures/misclassified", "pictures/first_layer",
+            "pictures/saliency"} <= tags
+    image = board.Images("pictures/confusion_matrix")[-1]
+    assert image.encoded_image_string == (trained_mlp / "confusion_matrix.png").read_bytes()
+    assert image.step == json.loads((trained_mlp / "metrics.json").read_text())["stopped_at"]

@@ -60,18 +60,23 @@ def run_evaluate(args) -> int:
 
 
 def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
-    """Per-class accuracy (printed, and CSV), the confusion matrix PNG and the mistakes grid."""
-    from cifarlab.report.confusion import (confusion_matrix, most_confident_mistakes, per_class_table,
-                                           plot_confusion, plot_mistakes, write_per_class_csv)
+    """Per-class accuracy (printed, and CSV), the confusion matrix and the mistakes grid, as PNG
+    files and in the run's TensorBoard log (drawn once for both)."""
+    from cifarlab.report.confusion import (confusion_matrix, confusion_png, mistakes_png, most_confident_mistakes,
+                                           per_class_table, write_per_class_csv)
+    from cifarlab.train.run_logs import add_pictures
+    from cifarlab.train.rundir import atomic_write_bytes
 
     probabilities, labels, classes = evaluation.test_probabilities, evaluation.test_labels, evaluation.classes
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(classes))
     print(per_class_table(matrix, classes))
     write_per_class_csv(run_dir / "per_class.csv", matrix, classes)
-    written = [run_dir / "per_class.csv", plot_confusion(run_dir / "confusion_matrix.png", matrix, classes)]
+    pictures = {"confusion_matrix": confusion_png(matrix, classes)}
     if misclassified:
         worst = most_confident_mistakes(probabilities, labels, misclassified)
-        written.append(plot_mistakes(run_dir / "misclassified.png", evaluation.raw_test_images, labels,
-                                     probabilities, worst, classes))
-    print("written: " + ", ".join(str(path) for path in written))
-
+        pictures["misclassified"] = mistakes_png(evaluation.raw_test_images, labels, probabilities, worst, classes)
+    for name, png in pictures.items():
+        atomic_write_bytes(run_dir / f"{name}.png", png)
+    add_pictures(run_dir, pictures)
+    print("written: " + ", ".join(str(run_dir / name) for name in ["per_class.csv", *(f"{n}.png" for n in pictures)])
+          + " (the pictures also in the run's TensorBoard log)")

@@ -57,6 +57,11 @@ def png_bytes(figure) -> bytes:
 
 
 def plot_confusion(path: Path, matrix: np.ndarray, class_names, title: str = "") -> Path:
+    atomic_write_bytes(path, confusion_png(matrix, class_names, title))
+    return path
+
+
+def confusion_png(matrix: np.ndarray, class_names, title: str = "") -> bytes:
     """Rows normalised to the true class's images, each cell labelled with its count."""
     from matplotlib.figure import Figure
 
@@ -73,12 +78,17 @@ def plot_confusion(path: Path, matrix: np.ndarray, class_names, title: str = "")
     axis.set(xlabel="predicted class", ylabel="true class", title=title or "Confusion matrix (test set)")
     figure.colorbar(image, ax=axis, label="share of the true class")
     figure.tight_layout()
-    atomic_write_bytes(path, png_bytes(figure))
-    return path
+    return png_bytes(figure)
 
 
 def plot_mistakes(path: Path, images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                  indices: np.ndarray, class_names, columns: int = 8) -> Path:
+                  indices: np.ndarray, class_names) -> Path:
+    atomic_write_bytes(path, mistakes_png(images, labels, probabilities, indices, class_names))
+    return path
+
+
+def mistakes_png(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, indices: np.ndarray,
+                 class_names, columns: int = 8) -> bytes:
     """A grid of test images (uint8 (N, 32, 32, 3)), each titled with its true and predicted
     class and the predicted probability."""
     from matplotlib.figure import Figure
@@ -95,5 +105,4 @@ def plot_mistakes(path: Path, images: np.ndarray, labels: np.ndarray, probabilit
                        f"{probabilities[index, predicted]:.0%}", fontsize=7)
     figure.suptitle(f"The {len(indices)} most confident mistakes on the test set", fontsize=10)
     figure.tight_layout()
-    atomic_write_bytes(path, png_bytes(figure))
-    return path
+    return png_bytes(figure)

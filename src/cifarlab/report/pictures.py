@@ -134,8 +134,9 @@ def saliency_figure(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, cl
 def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarray, test_inputs: np.ndarray,
                    test_labels: np.ndarray, classes, per_class: int = 2) -> list[Path]:
     """first_layer.png, for fastnet first_filters.png, and saliency.png (`per_class` test images
-    of each class) in run_dir."""
+    of each class) in run_dir, and the same pictures in its TensorBoard log."""
     from cifarlab.report.confusion import png_bytes
+    from cifarlab.train.run_logs import add_pictures
     from cifarlab.train.rundir import atomic_write_bytes
 
     tiles, what = first_layer_tiles(model, learner)
@@ -149,8 +150,10 @@ def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarr
                      f"each filter responds to most (its weights x the patch covariance)")
     pictures |= {"saliency.png": saliency_figure(raw_test_images[chosen], maps, test_labels[chosen], classes,
                                                 f"{run_dir.name}: input-gradient saliency of the true class's logit")}
-    for name, figure in pictures.items():
-        atomic_write_bytes(run_dir / name, png_bytes(figure))
+    drawn = {name: png_bytes(figure) for name, figure in pictures.items()}
+    for name, png in drawn.items():
+        atomic_write_bytes(run_dir / name, png)
+    add_pictures(run_dir, {name.removesuffix(".png"): png for name, png in drawn.items()})  # TensorBoard too
     return [run_dir / name for name in pictures]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -106,6 +107,28 @@ class TensorBoardLog:
     def close(self) -> None:
         if self.writer:
             self.writer.close()
+
+
+def add_pictures(run_dir: Path, pictures: dict[str, bytes], step: int | None = None) -> bool:
+    """PNG pictures (name -> bytes) into the run's TensorBoard log as images tagged
+    "pictures/<name>", so TensorBoard shows each picture of every run side by side. `step`:
+    default the run's last step (metrics.json), else 0. False where TensorBoard is not installed."""
+    try:
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    except ImportError:
+        return False
+    if step is None:
+        metrics = run_dir / "metrics.json"
+        step = int(json.loads(metrics.read_text()).get("stopped_at", 0)) if metrics.is_file() else 0
+    writer = EventFileWriter(str(run_dir))
+    for name, png in pictures.items():
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the PNG's IHDR
+        image = summary_pb2.Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=png)
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=f"pictures/{name}", image=image)])
+        writer.add_event(event_pb2.Event(step=step, wall_time=time.time(), summary=summary))
+    writer.close()
+    return True
 
 
 class RunLogs:
