@@ -75,10 +75,13 @@ def reference_parts(task, reference):
 
 # ---- running tasks ---------------------------------------------------------------
 
-# The task probes sit beside this file; loaded by path, since `python -I` leaves this file's
-# folder off sys.path and the submission's own folder goes first on it.
-probe_tasks = _load_file("_assignment_probe_tasks", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                                  "probe_tasks.py"))
+def _sibling(name):
+    """A module beside this file, loaded by path: `python -I` leaves this file's folder off
+    sys.path, and the submission's own folder goes first on it."""
+    return _load_file(f"_assignment_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+
+
+probe_tasks, tasks = _sibling("probe_tasks"), _sibling("tasks")
 PROBES = {name[len("probe_"):]: function for name, function in vars(probe_tasks).items()
           if name.startswith("probe_")}
 
@@ -112,7 +115,10 @@ def run_task(task, cases, reference=None):
                 for name, value in result.items():
                     values[f"{case_name}/{name}"] = np.asarray(value)
     except NotImplementedError as error:
-        return "not_started", f"{_raised_in(error)} raises NotImplementedError", {}, variant
+        blank = _raised_in(error)
+        owner = tasks.TASKS_BY_ID[task].owner
+        needed = "" if blank.split(".")[0] == owner else f" ({owner} uses it: fill it in first)"
+        return "not_started", f"{blank} raises NotImplementedError{needed}", {}, variant
     except probe_tasks.Unexpected as error:
         return "error", str(error), {}, variant
     except (Exception, SystemExit) as error:  # the student's code: any failure is reported, not raised

@@ -15,6 +15,11 @@ class Task:
     points: int  # the default; a rubric file can change it
     outputs: tuple[tuple[str, str], ...]  # (output name or name prefix, what it is, for messages)
 
+    @property
+    def owner(self) -> str:
+        """The class or function the task is about: 'LinearModule', 'MLP', 'sgd_step'."""
+        return self.title.split(" ")[0]
+
     def label(self, output: str) -> str:
         """What an output is, in words: 'LinearModule.backward: dL/dW', 'MLP.backward: dL/dW of layer 1'."""
         for name, words in self.outputs:
