@@ -38,6 +38,8 @@ def test_a_student_who_filled_in_linear_sees_it_pass_and_the_rest_not_started(tm
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["part", "1", "LinearModule", "passed"]
     assert len(lines) == len(TASKS) + 1 and all("not started" in line for line in lines[1:-1])
+    sgd_step = next(line for line in lines if "sgd_step" in line)
+    assert sgd_step.endswith("MLP.__init__ raises NotImplementedError (sgd_step uses it: fill it in first)")
     assert lines[-1] == f"1 of {len(TASKS)} tasks pass"
 
 
