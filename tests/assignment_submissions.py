@@ -67,7 +67,8 @@ def mutant(folder: Path, file: str, old: str, new: str) -> Path:
 
 def alternative(folder: Path, spring_edition: bool = False) -> Path:
     """The hand-written solution in tests/assignment_alternative; `spring_edition`: its biases as
-    (out, 1) and a NumPy MLP without neg_slope (ReLU), as the spring 2019 skeleton had it."""
+    (out, 1), a NumPy MLP without neg_slope (ReLU), as the spring 2019 skeleton had it, and a
+    CrossEntropyModule with the softmax fused in (on logits)."""
     shutil.copytree(ALTERNATIVE, folder)
     if spring_edition:
         bias_shape = "(out_features, 1)"
@@ -79,6 +80,9 @@ def alternative(folder: Path, spring_edition: bool = False) -> Path:
         (folder / "modules.py").write_text(text)
         edited(folder, "mlp_numpy.py", "n_classes, neg_slope):", "n_classes):")
         edited(folder, "mlp_numpy.py", "LeakyReLUModule(neg_slope)", "LeakyReLUModule(0.0)")
+        edited(folder, "modules.py", "return np.mean(-np.log(np.sum(x * y, axis=1)))",
+               "return SoftMaxCrossEntropyModule().forward(x, y)")
+        edited(folder, "modules.py", "return -(y / x) / x.shape[0]", "return SoftMaxCrossEntropyModule().backward(x, y)")
     return folder
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from cifarlab.assignment.blanks import MarkerError, blank_out, regions, solution_source
 from cifarlab.cli.main import main
-from tests.assignment_submissions import STUDENT_FILES, skeleton, solved
+from tests.assignment_submissions import STUDENT_FILES, edited, skeleton, solved
 
 COURSE_NAMES = {"modules.py": {"LinearModule", "LeakyReLUModule", "SoftMaxModule", "CrossEntropyModule"},
                 "mlp_numpy.py": {"MLP"}, "mlp_pytorch.py": {"MLP"}, "convnet_pytorch.py": {"ConvNet"},
@@ -99,3 +99,11 @@ def test_a_folder_with_files_is_not_overwritten(tmp_path, capsys):
     assert main(["assignment", "new", str(tmp_path / "hw")]) == 2
     assert "exists and is not an empty folder" in capsys.readouterr().err
     assert (tmp_path / "hw" / "notes.txt").read_text() == "mine"
+
+
+def test_the_public_tests_accept_a_cross_entropy_module_with_the_softmax_fused_in(tmp_path):
+    folder = edited(solved(tmp_path / "hw", parts=(1,)), "modules.py", "out = -np.sum(y * np.log(x)) / len(x)",
+                    "out = SoftMaxCrossEntropyModule().forward(x, y)")
+    edited(folder, "modules.py", "dx = -y / x / len(x)", "dx = SoftMaxCrossEntropyModule().backward(x, y)")
+    result = _pytest_in(folder)
+    assert result.returncode == 0 and "8 passed" in result.stdout, result.stdout[-2000:]

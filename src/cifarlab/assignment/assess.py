@@ -13,9 +13,8 @@ import numpy as np
 from cifarlab.assignment.cases import build_cases
 from cifarlab.assignment.compare import Verdict, judge
 from cifarlab.assignment.expected import expected_values
-from cifarlab.assignment.handout import variant_key
 from cifarlab.assignment.runner import Limits, ProbeReport, run_probe
-from cifarlab.assignment.tasks import TASKS_BY_ID
+from cifarlab.assignment.tasks import TASKS_BY_ID, variant_key
 
 
 @dataclass
@@ -61,9 +60,13 @@ def assess(submission: Path, case_set: CaseSet, limits: Limits = Limits()) -> As
     report = run_probe(submission, case_set.file, case_set.task_ids, limits)
     verdicts = {}
     for task in case_set.task_ids:
-        outcome = report.outcomes[task]
-        wanted = case_set.expected(task, _known_variant(outcome.variant)) if outcome.status == "ran" else {}
-        verdicts[task] = judge(TASKS_BY_ID[task], outcome.status, outcome.message, outcome.values, wanted)
+        outcome, info = report.outcomes[task], TASKS_BY_ID[task]
+        tried = []
+        for alternative in info.alternatives:  # the forms a correct solution may take, in turn
+            variant = _known_variant(outcome.variant) | alternative
+            wanted = case_set.expected(task, variant) if outcome.status == "ran" else {}
+            tried.append(judge(info, outcome.status, outcome.message, outcome.values, wanted))
+        verdicts[task] = next((verdict for verdict in tried if verdict.passed), tried[0])
     return Assessment(verdicts, report)
 
 

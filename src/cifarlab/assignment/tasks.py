@@ -14,6 +14,8 @@ class Task:
     title: str
     points: int  # the default; a rubric file can change it
     outputs: tuple[tuple[str, str], ...]  # (output name or name prefix, what it is, for messages)
+    # Forms a correct solution may take that only its values tell apart: each is tried in turn.
+    alternatives: tuple[dict, ...] = ({},)
 
     @property
     def owner(self) -> str:
@@ -39,7 +41,8 @@ TASKS = (
     Task("softmax", 1, "modules.py", "SoftMaxModule", 10,
          (("out", "SoftMaxModule.forward: the output"), ("dx", "SoftMaxModule.backward: dL/dx"))),
     Task("cross_entropy", 1, "modules.py", "CrossEntropyModule", 5,
-         (("loss", "CrossEntropyModule.forward: the loss"), ("dx", "CrossEntropyModule.backward: dL/dx"))),
+         (("loss", "CrossEntropyModule.forward: the loss"), ("dx", "CrossEntropyModule.backward: dL/dx")),
+         alternatives=({}, {"loss_input": "logits"})),  # a module that fuses the softmax in takes logits
     Task("softmax_cross_entropy", 1, "modules.py", "SoftMaxCrossEntropyModule", 5,
          (("loss", "SoftMaxCrossEntropyModule.forward: the loss"),
           ("dx", "SoftMaxCrossEntropyModule.backward: dL/dx"))),
@@ -74,3 +77,8 @@ PARTS = {1: "the NumPy MLP", 2: "the PyTorch MLP", 3: "batch normalisation", 4: 
 
 def tasks_of(parts) -> list:
     return [task for task in TASKS if task.part in parts]
+
+
+def variant_key(variant: dict) -> str:
+    """A variant (what the code follows: {"neg_slope": False}) as text, for file keys."""
+    return ",".join(f"{name}={value}" for name, value in sorted(variant.items())) or "default"
