@@ -73,3 +73,13 @@ def judge(task, status, message, computed, expected):
         if problem:
             return Verdict("failed", problem)
     return Verdict("passed")
+
+
+
+def judge_forms(task, status, message, computed, reported, expected_for):
+    """The Verdict of the first form of `task` (tasks.Task.forms of the `reported` variant) whose
+    expected values the computed ones match, else that of the first form.
+    expected_for(form) -> {"case/name": array}."""
+    verdicts = [judge(task, status, message, computed, expected_for(form) if status == "ran" else {})
+                for form in task.forms(reported)]
+    return next((verdict for verdict in verdicts if verdict.passed), verdicts[0])

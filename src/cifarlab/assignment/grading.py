@@ -146,8 +146,8 @@ def grade_all(submissions: Path, out: Path, feedback: Path, rubric: dict[str, fl
     out.parent.mkdir(parents=True, exist_ok=True)
     with scratch_folder() as scratch:
         case_set = CaseSet(task_ids, hidden_seed, Path(scratch))
-        for task in task_ids:  # computed once here, before the children start
-            case_set.expected(task, {})
+        for task in task_ids:  # the usual forms, computed before the threads start and share them
+            case_set.expected(task, TASKS_BY_ID[task].forms({})[0])
 
         def grade_and_report(folder):
             grade = grade_one(folder, case_set, rubric, limits, Path(scratch))

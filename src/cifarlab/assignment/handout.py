@@ -27,13 +27,6 @@ PART_FILES = {
 SHARED_FILES = ("cifar10_utils.py",)
 CHECK_FILES = ("tasks.py", "probe.py", "probe_tasks.py", "compare.py")
 
-# Variants a correct solution may follow (see tasks whose expected values depend on them).
-VARIANTS = {
-    "mlp_numpy": [{"neg_slope": slope, "output": output} for slope in (True, False)
-                  for output in ("probabilities", "logits")],
-    "mlp_pytorch": [{"neg_slope": True}, {"neg_slope": False}],
-}
-
 FORMULAS = {
     "linear": "out = x W^T + b;  dL/dW = dout^T x,  dL/db = sum over the batch of dout,  dL/dx = dout W",
     "leaky_relu": "out = x if x > 0 else a x;  dL/dx = dout (1{x > 0} + a 1{x <= 0})",
@@ -54,14 +47,14 @@ FORMULAS = {
 
 
 def public_expected(task_ids, cases_file: Path) -> dict[str, np.ndarray]:
-    """Expected values of the public cases for every variant and alternative: keys "task|variant|case/name"."""
+    """Expected values of the public cases in every form (variant and alternative): keys "task|form|case/name"."""
     flat = {}
     with np.load(cases_file) as arrays:
         for task in task_ids:
-            for variant in [found | alternative for found in VARIANTS.get(task, [{}])
-                            for alternative in TASKS_BY_ID[task].alternatives]:
-                for key, value in expected.expected_values(task, arrays, variant).items():
-                    flat[f"{task}|{variant_key(variant)}|{key}"] = value
+            info = TASKS_BY_ID[task]
+            for form in [variant | alternative for variant in info.variants for alternative in info.alternatives]:
+                for key, value in expected.expected_values(task, arrays, form).items():
+                    flat[f"{task}|{variant_key(form)}|{key}"] = value
     return flat
 
 
@@ -107,10 +100,13 @@ from tasks import TASKS_BY_ID, variant_key  # noqa: E402
 TASK_IDS = {list(task_ids)!r}
 
 
-def expected_for(task, variant):
+def expected_for(task, form):
     with np.load(HERE / "checks" / "public_expected.npz") as arrays:
-        prefix = f"{{task}}|{{variant_key(variant)}}|"
-        return {{name[len(prefix):]: arrays[name] for name in arrays.files if name.startswith(prefix)}}
+        prefix = f"{{task}}|{{variant_key(form)}}|"
+        found = {{name[len(prefix):]: arrays[name] for name in arrays.files if name.startswith(prefix)}}
+    if not found:
+        pytest.fail(f"no expected values for {{task}} in the form {{form}}")
+    return found
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
@@ -118,14 +114,8 @@ def test_task(task_id):
     with np.load(HERE / "checks" / "public_cases.npz") as arrays:
         cases = probe.cases_of(arrays, task_id)
     status, message, values, variant = probe.run_task(task_id, cases)
-    task = TASKS_BY_ID[task_id]
-    verdicts = []
-    for alternative in task.alternatives:  # the forms a correct solution may take, in turn
-        wanted = expected_for(task_id, variant | alternative) if status == "ran" else {{}}
-        if status == "ran" and not wanted:
-            pytest.fail(f"no expected values for the variant {{variant | alternative}}")
-        verdicts.append(compare.judge(task, status, message, values, wanted))
-    verdict = next((verdict for verdict in verdicts if verdict.passed), verdicts[0])
+    verdict = compare.judge_forms(TASKS_BY_ID[task_id], status, message, values, variant,
+                                  lambda form: expected_for(task_id, form))
     assert verdict.passed, f"{{verdict.status}}: {{verdict.message}}"
 '''
 

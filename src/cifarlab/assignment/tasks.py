@@ -14,8 +14,17 @@ class Task:
     title: str
     points: int  # the default; a rubric file can change it
     outputs: tuple[tuple[str, str], ...]  # (output name or name prefix, what it is, for messages)
-    # Forms a correct solution may take that only its values tell apart: each is tried in turn.
+    # Forms a correct solution may take. `variants`: those the probe reports from the code itself
+    # (e.g. whether MLP takes neg_slope); any other report counts as the first. `alternatives`:
+    # those only the values tell apart, tried in turn.
+    variants: tuple[dict, ...] = ({},)
     alternatives: tuple[dict, ...] = ({},)
+
+    def forms(self, reported: dict) -> list[dict]:
+        """The forms to judge a solution by, in turn: the variant its probe reported (if it is
+        one of ours: the probe is untrusted), combined with each alternative."""
+        variant = reported if reported in self.variants else self.variants[0]
+        return [variant | alternative for alternative in self.alternatives]
 
     @property
     def owner(self) -> str:
@@ -48,11 +57,14 @@ TASKS = (
           ("dx", "SoftMaxCrossEntropyModule.backward: dL/dx"))),
     Task("mlp_numpy", 1, "mlp_numpy.py", "MLP (NumPy)", 10,
          (("out", "MLP.forward: the output"), ("dx", "MLP.backward: dL/dx"),
-          ("dW_", "MLP.backward: dL/dW"), ("db_", "MLP.backward: dL/db"))),
+          ("dW_", "MLP.backward: dL/dW"), ("db_", "MLP.backward: dL/db")),
+         variants=tuple({"neg_slope": slope, "output": output} for slope in (True, False)
+                        for output in ("probabilities", "logits"))),
     Task("sgd_step", 1, "train_mlp_numpy.py", "sgd_step", 5,
          (("W_", "sgd_step: the updated weight"), ("b_", "sgd_step: the updated bias"))),
     Task("accuracy", 1, "train_mlp_numpy.py", "accuracy", 2, (("accuracy", "accuracy: the value"),)),
-    Task("mlp_pytorch", 2, "mlp_pytorch.py", "MLP (PyTorch)", 10, (("out", "MLP.forward: the logits"),)),
+    Task("mlp_pytorch", 2, "mlp_pytorch.py", "MLP (PyTorch)", 10, (("out", "MLP.forward: the logits"),),
+         variants=({"neg_slope": True}, {"neg_slope": False})),
     Task("batchnorm_autograd", 3, "custom_batchnorm.py", "CustomBatchNormAutograd", 10,
          (("out", "CustomBatchNormAutograd.forward: the output"),
           ("dx", "CustomBatchNormAutograd: dL/dinput (by autograd)"),
