@@ -82,7 +82,8 @@ def alternative(folder: Path, spring_edition: bool = False) -> Path:
         edited(folder, "mlp_numpy.py", "LeakyReLUModule(neg_slope)", "LeakyReLUModule(0.0)")
         edited(folder, "modules.py", "return np.mean(-np.log(np.sum(x * y, axis=1)))",
                "return SoftMaxCrossEntropyModule().forward(x, y)")
-        edited(folder, "modules.py", "return -(y / x) / x.shape[0]", "return SoftMaxCrossEntropyModule().backward(x, y)")
+        edited(folder, "modules.py", "return -(y / x) / x.shape[0]",
+               "return SoftMaxCrossEntropyModule().backward(x, y)")
     return folder
 
 

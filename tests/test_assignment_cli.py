@@ -42,6 +42,7 @@ def test_the_printed_rubric_is_a_rubric_file(tmp_path, capsys):
 @pytest.mark.parametrize("argv, words", [
     (["grade", "missing", "--out", "g.csv"], "is not a folder of submissions"),
     (["grade", ".", "--out", "g.csv", "--jobs", "0"], "--jobs must be at least 1"),
+    (["grade", ".", "--out", "g.csv", "--seed", "-1"], "--seed must be 0 or more, got -1"),
     (["check", "missing"], "is not a folder"),
 ])
 def test_mistakes_get_one_line_and_exit_2(tmp_path, monkeypatch, capsys, argv, words):

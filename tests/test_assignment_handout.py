@@ -21,7 +21,8 @@ COURSE_NAMES = {"modules.py": {"LinearModule", "LeakyReLUModule", "SoftMaxModule
 
 
 def test_blank_out_keeps_the_markers_and_raises_where_the_body_was():
-    source = "def f(x):\n    \"\"\"doc\"\"\"\n    # PUT YOUR CODE HERE\n    y = x + 1\n    # END OF YOUR CODE\n    return y\n"
+    source = ("def f(x):\n    \"\"\"doc\"\"\"\n    # PUT YOUR CODE HERE\n    y = x + 1\n    # END OF YOUR CODE\n"
+              "    return y\n")
     assert blank_out(source) == ("def f(x):\n    \"\"\"doc\"\"\"\n    # PUT YOUR CODE HERE\n"
                                  "    raise NotImplementedError\n    # END OF YOUR CODE\n    return y\n")
 

@@ -7,6 +7,8 @@ Case names say what the case is, since feedback quotes them.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cifarlab.assignment.probe_tasks import CONV_BIAS, CONV_WEIGHT, LINEAR_BIAS, LINEAR_WEIGHT, NORM_BIAS, NORM_WEIGHT
@@ -78,6 +80,7 @@ def batchnorm(rng, batch, n, dtype=np.float64, input_needs_grad=True, shift=3.0,
     return {**arrays, "input_needs_grad": np.asarray(input_needs_grad)}
 
 
+@functools.cache  # built once per process, for the public and the hidden case alike
 def convnet_layout() -> tuple[np.ndarray, np.ndarray]:
     """(shapes (K, 4) zero-padded, roles (K,)) of the study's ConvNet's parameters, in order,
     read off cifarlab's own ConvNet."""
@@ -102,57 +105,56 @@ def convnet(rng, batch):
             "shapes": shapes, "roles": roles}
 
 
-def _public(rng) -> dict[str, dict[str, dict]]:
-    return {
-        "linear": {"batch 4, 5 in, 3 out": linear(rng, 4, 5, 3)},
-        "leaky_relu": {"slope 0.02": leaky_relu(rng, 4, 6, 0.02)},
-        "softmax": {"batch 4, 6 classes": softmax(rng, 4, 6)},
-        "cross_entropy": {"batch 4, 6 classes": cross_entropy(rng, 4, 6)},
-        "softmax_cross_entropy": {"batch 4, 6 classes": softmax_cross_entropy(rng, 4, 6)},
-        "mlp_numpy": {"7-6-4, slope 0.02": mlp(rng, 5, (7, 6, 4), 0.02)},
-        "sgd_step": {"7-6-4, lr 0.1": sgd_step(rng, (7, 6, 4), 0.1)},
-        "accuracy": {"batch 10, 4 classes": accuracy(rng, 10, 4)},
-        "mlp_pytorch": {"7-6-4, slope 0.02": mlp(rng, 5, (7, 6, 4), 0.02)},
-        "batchnorm_autograd": {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
-        "batchnorm_function": {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
-        "batchnorm_module": {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
-        "convnet": {"batch 2": convnet(rng, 2)},
-    }
+# Each task's cases, drawn from a random stream of its own (see build_cases), so that the inputs
+# of one task never depend on which other tasks are asked for.
+PUBLIC = {
+    "linear": lambda rng: {"batch 4, 5 in, 3 out": linear(rng, 4, 5, 3)},
+    "leaky_relu": lambda rng: {"slope 0.02": leaky_relu(rng, 4, 6, 0.02)},
+    "softmax": lambda rng: {"batch 4, 6 classes": softmax(rng, 4, 6)},
+    "cross_entropy": lambda rng: {"batch 4, 6 classes": cross_entropy(rng, 4, 6)},
+    "softmax_cross_entropy": lambda rng: {"batch 4, 6 classes": softmax_cross_entropy(rng, 4, 6)},
+    "mlp_numpy": lambda rng: {"7-6-4, slope 0.02": mlp(rng, 5, (7, 6, 4), 0.02)},
+    "sgd_step": lambda rng: {"7-6-4, lr 0.1": sgd_step(rng, (7, 6, 4), 0.1)},
+    "accuracy": lambda rng: {"batch 10, 4 classes": accuracy(rng, 10, 4)},
+    "mlp_pytorch": lambda rng: {"7-6-4, slope 0.02": mlp(rng, 5, (7, 6, 4), 0.02)},
+    "batchnorm_autograd": lambda rng: {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
+    "batchnorm_function": lambda rng: {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
+    "batchnorm_module": lambda rng: {"batch 6, 4 neurons": batchnorm(rng, 6, 4)},
+    "convnet": lambda rng: {"batch 2": convnet(rng, 2)},
+}
 
-
-def _hidden(rng) -> dict[str, dict[str, dict]]:
-    return {
-        "linear": {"batch 7, 3 in, 6 out": linear(rng, 7, 3, 6), "batch 1, 9 in, 2 out": linear(rng, 1, 9, 2)},
-        "leaky_relu": {"slope 0.3": leaky_relu(rng, 5, 3, 0.3), "slope 0 (ReLU)": leaky_relu(rng, 3, 8, 0.0)},
-        "softmax": {"logits near 1000": softmax(rng, 3, 10, offset=1000.0, scale=30.0),
-                    "batch 5, 2 classes": softmax(rng, 5, 2)},
-        "cross_entropy": {"batch 9, 3 classes": cross_entropy(rng, 9, 3)},
-        "softmax_cross_entropy": {"logits of size 1000": softmax_cross_entropy(rng, 4, 10, scale=1000.0),
-                                  "batch 6, 3 classes": softmax_cross_entropy(rng, 6, 3)},
-        "mlp_numpy": {"5-3 (no hidden layer)": mlp(rng, 4, (5, 3), 0.02),
-                      "9-8-6-4, slope 0.1": mlp(rng, 6, (9, 8, 6, 4), 0.1)},
-        "sgd_step": {"9-8-6-4, lr 0.003": sgd_step(rng, (9, 8, 6, 4), 0.003)},
-        "accuracy": {"batch 25, 10 classes": accuracy(rng, 25, 10)},
-        "mlp_pytorch": {"9-8-6-4, slope 0.1": mlp(rng, 6, (9, 8, 6, 4), 0.1)},
-        "batchnorm_autograd": {"batch 16, 3 neurons": batchnorm(rng, 16, 3, shift=-2.0, scale=0.1),
-                               "float32": batchnorm(rng, 8, 5, np.float32)},
-        "batchnorm_function": {"batch 16, 3 neurons": batchnorm(rng, 16, 3, shift=-2.0, scale=0.1),
-                               "float32": batchnorm(rng, 8, 5, np.float32),
-                               "input needs no gradient": batchnorm(rng, 6, 4, input_needs_grad=False)},
-        "batchnorm_module": {"float32": batchnorm(rng, 8, 5, np.float32)},
-        "convnet": {"another batch of 2": convnet(rng, 2)},
-    }
+HIDDEN = {
+    "linear": lambda rng: {"batch 7, 3 in, 6 out": linear(rng, 7, 3, 6),
+                           "batch 1, 9 in, 2 out": linear(rng, 1, 9, 2)},
+    "leaky_relu": lambda rng: {"slope 0.3": leaky_relu(rng, 5, 3, 0.3),
+                               "slope 0 (ReLU)": leaky_relu(rng, 3, 8, 0.0)},
+    "softmax": lambda rng: {"logits near 1000": softmax(rng, 3, 10, offset=1000.0, scale=30.0),
+                            "batch 5, 2 classes": softmax(rng, 5, 2)},
+    "cross_entropy": lambda rng: {"batch 9, 3 classes": cross_entropy(rng, 9, 3)},
+    "softmax_cross_entropy": lambda rng: {"logits of size 1000": softmax_cross_entropy(rng, 4, 10, scale=1000.0),
+                                          "batch 6, 3 classes": softmax_cross_entropy(rng, 6, 3)},
+    "mlp_numpy": lambda rng: {"5-3 (no hidden layer)": mlp(rng, 4, (5, 3), 0.02),
+                              "9-8-6-4, slope 0.1": mlp(rng, 6, (9, 8, 6, 4), 0.1)},
+    "sgd_step": lambda rng: {"9-8-6-4, lr 0.003": sgd_step(rng, (9, 8, 6, 4), 0.003)},
+    "accuracy": lambda rng: {"batch 25, 10 classes": accuracy(rng, 25, 10)},
+    "mlp_pytorch": lambda rng: {"9-8-6-4, slope 0.1": mlp(rng, 6, (9, 8, 6, 4), 0.1)},
+    "batchnorm_autograd": lambda rng: {"batch 16, 3 neurons": batchnorm(rng, 16, 3, shift=-2.0, scale=0.1),
+                                       "float32": batchnorm(rng, 8, 5, np.float32)},
+    "batchnorm_function": lambda rng: {"batch 16, 3 neurons": batchnorm(rng, 16, 3, shift=-2.0, scale=0.1),
+                                       "float32": batchnorm(rng, 8, 5, np.float32),
+                                       "input needs no gradient": batchnorm(rng, 6, 4, input_needs_grad=False)},
+    "batchnorm_module": lambda rng: {"float32": batchnorm(rng, 8, 5, np.float32)},
+    "convnet": lambda rng: {"another batch of 2": convnet(rng, 2)},
+}
 
 
 def build_cases(tasks, hidden_seed: int | None = None) -> dict[str, np.ndarray]:
     """Inputs of `tasks` (ids) as one flat dict "task/case/name" -> array: the public cases,
     plus the hidden cases drawn from `hidden_seed` when it is given."""
-    groups = [_public(np.random.default_rng(PUBLIC_SEED))]
-    if hidden_seed is not None:
-        groups.append(_hidden(np.random.default_rng([PUBLIC_SEED, hidden_seed])))
+    groups = [(PUBLIC, [PUBLIC_SEED])] + ([(HIDDEN, [PUBLIC_SEED, hidden_seed])] if hidden_seed is not None else [])
     flat = {}
-    for group in groups:
+    for table, seed in groups:
         for task in tasks:
-            for case, arrays in group[task].items():
+            for case, arrays in table[task](np.random.default_rng([*seed, *task.encode()])).items():
                 flat.update({f"{task}/{case}/{name}": value for name, value in arrays.items()})
     return flat

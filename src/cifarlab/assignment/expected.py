@@ -61,14 +61,18 @@ def _layers(case):
     return [(case[f"W_{index}"], case[f"b_{index}"]) for index in range(count)]
 
 
+def _slope(case, variant):
+    """The network's LeakyReLU slope: the case's, or 0 (ReLU) for an MLP without neg_slope."""
+    return float(case["slope"]) if variant.get("neg_slope", True) else 0.0
+
+
 def _engine_mlp(case, variant):
     """The course's MLP in the engine: Linear -> LeakyReLU ... Linear -> Softmax. Variants: an
     MLP without a neg_slope argument is the spring edition's, with ReLU; one that returns logits
     (its loss fuses the softmax) ends at the last Linear."""
-    slope = float(case["slope"]) if variant.get("neg_slope", True) else 0.0
     modules = []
-    for index, (weight, bias) in enumerate(_layers(case)):
-        modules += [_engine_linear(weight, bias), LeakyReLU(slope)]
+    for weight, bias in _layers(case):
+        modules += [_engine_linear(weight, bias), LeakyReLU(_slope(case, variant))]
     modules[-1] = Softmax()
     if variant.get("output") == "logits":
         modules.pop()
@@ -100,9 +104,8 @@ def mlp_pytorch(case, variant):
     from cifarlab.torch_nn.mlp import MLP
 
     layers = _layers(case)
-    slope = float(case["slope"]) if variant.get("neg_slope", True) else 0.0
     hidden = tuple(weight.shape[0] for weight, _ in layers[:-1])
-    model = MLP(layers[0][0].shape[1], hidden, layers[-1][0].shape[0], neg_slope=slope).double()
+    model = MLP(layers[0][0].shape[1], hidden, layers[-1][0].shape[0], neg_slope=_slope(case, variant)).double()
     linears = [module for module in model.modules() if isinstance(module, torch.nn.Linear)]
     with torch.no_grad():
         for module, (weight, bias) in zip(linears, layers):

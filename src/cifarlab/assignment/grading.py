@@ -8,7 +8,7 @@ submission runs on a copy of its folder, so whatever it deletes or writes stays 
 from __future__ import annotations
 
 import csv
-import os
+import io
 import shutil
 import sys
 import tomllib
@@ -20,6 +20,7 @@ from cifarlab.assignment.assess import Assessment, CaseSet, assess, scratch_fold
 from cifarlab.assignment.runner import Limits
 from cifarlab.assignment.tasks import TASKS, TASKS_BY_ID
 from cifarlab.errors import CifarlabError
+from cifarlab.train.rundir import atomic_write_bytes
 
 LARGEST_COPIED_FILE = 50 * 2**20  # a submission's data sets and checkpoints are not needed to grade it
 
@@ -102,21 +103,22 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _maximum(rubric: dict[str, float], task_ids) -> str:
+    return _number(sum(rubric[task] for task in task_ids))
+
+
 def write_csv(grades: list[Grade], task_ids: list[str], rubric: dict[str, float], path: Path) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["student", "total", "max", *task_ids, "notes"])
-        maximum = sum(rubric[task] for task in task_ids)
-        for grade in grades:
-            writer.writerow([grade.student, _number(grade.total), _number(maximum),
-                             *(_number(grade.points[task]) for task in task_ids), "; ".join(grade.notes)])
-    os.replace(temporary, path)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["student", "total", "max", *task_ids, "notes"])
+    for grade in grades:
+        writer.writerow([grade.student, _number(grade.total), _maximum(rubric, task_ids),
+                         *(_number(grade.points[task]) for task in task_ids), "; ".join(grade.notes)])
+    atomic_write_bytes(path, text.getvalue().encode())
 
 
 def feedback_text(grade: Grade, rubric: dict[str, float]) -> str:
-    maximum = sum(rubric[task] for task in grade.points)
-    lines = [f"# {grade.student}: {_number(grade.total)} of {_number(maximum)} points", ""]
+    lines = [f"# {grade.student}: {_number(grade.total)} of {_maximum(rubric, grade.points)} points", ""]
     for task, verdict in grade.assessment.verdicts.items():
         info = TASKS_BY_ID[task]
         detail = f": {verdict.message}" if verdict.message else ""
@@ -130,20 +132,11 @@ def feedback_text(grade: Grade, rubric: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_feedback(grade: Grade, rubric: dict[str, float], folder: Path) -> None:
-    path = folder / f"{grade.student}.md"
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(feedback_text(grade, rubric))
-    os.replace(temporary, path)
-
-
 def grade_all(submissions: Path, out: Path, feedback: Path, rubric: dict[str, float], hidden_seed: int,
               limits: Limits = Limits(), jobs: int = 2, parts=(1, 2, 3, 4)) -> list[Grade]:
     """Grade every sub-folder of `submissions`; write the CSV `out` and `feedback`/STUDENT.md."""
     folders = submissions_in(submissions)
     task_ids = [task.id for task in TASKS if task.part in parts]
-    feedback.mkdir(parents=True, exist_ok=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with scratch_folder() as scratch:
         case_set = CaseSet(task_ids, hidden_seed, Path(scratch))
         for task in task_ids:  # the usual forms, computed before the threads start and share them
@@ -151,10 +144,10 @@ def grade_all(submissions: Path, out: Path, feedback: Path, rubric: dict[str, fl
 
         def grade_and_report(folder):
             grade = grade_one(folder, case_set, rubric, limits, Path(scratch))
-            write_feedback(grade, rubric, feedback)
-            maximum = sum(rubric[task] for task in task_ids)
+            atomic_write_bytes(feedback / f"{grade.student}.md", feedback_text(grade, rubric).encode())
             notes = f"  ({len(grade.notes)} note{'s' * (len(grade.notes) != 1)})" if grade.notes else ""
-            print(f"{grade.student}: {_number(grade.total)}/{_number(maximum)}{notes}", file=sys.stderr, flush=True)
+            print(f"{grade.student}: {_number(grade.total)}/{_maximum(rubric, task_ids)}{notes}", file=sys.stderr,
+                  flush=True)
             return grade
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

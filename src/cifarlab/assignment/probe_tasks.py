@@ -21,6 +21,7 @@ class Unexpected(Exception):
 def _student(module_name):
     return importlib.import_module(module_name)
 
+
 def _accepts(callable_, count):
     """Whether `callable_` takes `count` positional arguments (a variant check, e.g. neg_slope)."""
     try:
@@ -34,25 +35,31 @@ def _accepts(callable_, count):
 
 # ---- part 1: NumPy ---------------------------------------------------------------
 
+def _in_layer_layout(layer, array):
+    """An (out, in) `array` in the layout the layer stores its weight in ((out, in) or (in, out))."""
+    return array if np.shape(layer.params["weight"]) == array.shape else array.T
+
+
+def _in_case_layout(layer, array, weight_shape):
+    """An array in the layer's weight layout, back in the case's (out, in) = `weight_shape`. An
+    array not in the layer's layout stays as it is (a gradient must have its parameter's layout)."""
+    stored = np.shape(layer.params["weight"])
+    return array.T if stored != weight_shape and array.shape == stored else array
+
+
 def _set_linear(layer, weight, bias):
     """Put (out, in) `weight` and (out,) `bias` into a LinearModule in its own layout."""
-    stored = np.asarray(layer.params["weight"])
-    if stored.shape == weight.shape:
-        layer.params["weight"] = weight.copy()
-    elif stored.shape == weight.T.shape:
-        layer.params["weight"] = weight.T.copy()
-    else:
-        raise Unexpected(f"params['weight'] has shape {stored.shape}; (out, in) = {weight.shape} or its transpose "
+    stored = np.shape(layer.params["weight"])
+    if stored not in (weight.shape, weight.T.shape):
+        raise Unexpected(f"params['weight'] has shape {stored}; (out, in) = {weight.shape} or its transpose "
                          "was expected")
+    layer.params["weight"] = _in_layer_layout(layer, weight).copy()
     layer.params["bias"] = bias.reshape(np.shape(layer.params["bias"])).copy()
 
 
 def _linear_grads(layer, weight_shape):
-    """The layer's (dW, db) in the case's layout ((out, in) and (out,)): a gradient must have its
-    own parameter's layout, so a layer that stores its weight as (in, out) gives dW as (in, out)."""
-    stored, dW = np.shape(layer.params["weight"]), np.asarray(layer.grads["weight"], dtype=np.float64)
-    if stored != weight_shape and dW.shape == stored:
-        dW = dW.T
+    """The layer's (dW, db) in the case's layout ((out, in) and (out,))."""
+    dW = _in_case_layout(layer, np.asarray(layer.grads["weight"], dtype=np.float64), weight_shape)
     return dW, np.asarray(layer.grads["bias"], dtype=np.float64).reshape(-1)  # (out,), (1, out), (out, 1) alike
 
 
@@ -163,16 +170,14 @@ def probe_sgd_step(case):
     mlp, layers, weights, _ = _numpy_mlp(case)
     for layer in layers:
         index = layer.case_index
-        layer.grads["weight"] = case[f"gW_{index}"].copy()
-        if np.shape(layer.params["weight"]) != weights[index].shape:
-            layer.grads["weight"] = case[f"gW_{index}"].T.copy()
+        layer.grads["weight"] = _in_layer_layout(layer, case[f"gW_{index}"]).copy()
         layer.grads["bias"] = case[f"gb_{index}"].reshape(np.shape(layer.params["bias"])).copy()
     _student("train_mlp_numpy").sgd_step(mlp, float(case["lr"]))
     values = {}
     for layer in layers:
         index = layer.case_index
         weight = np.asarray(layer.params["weight"], dtype=np.float64)
-        values[f"W_{index}"] = weight if weight.shape == weights[index].shape else weight.T
+        values[f"W_{index}"] = _in_case_layout(layer, weight, weights[index].shape)
         values[f"b_{index}"] = np.asarray(layer.params["bias"], dtype=np.float64).reshape(-1)
     return values
 

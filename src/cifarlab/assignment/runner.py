@@ -2,8 +2,9 @@
 
 The child gets a time limit per run and per submission, a cap on the size of any file it
 writes (which the probe sets on itself before any student code runs), a cap on the output
-kept, and its own process group (so a hang is killed with its children). When it dies or hangs, the task it was on gets the note and the probe runs again for the
-tasks after it, so one broken task never costs the others. This is not a sandbox: the
+kept, and its own process group (so a hang is killed with its children). When it dies or
+hangs, the task it was on gets the note and the probe runs again for the tasks after it, so
+one broken task never costs the others. This is not a sandbox: the
 child can read and write whatever the user running the grader can (docs/assignment.md).
 """
 
@@ -123,8 +124,9 @@ def run_probe(submission: Path, cases_file: Path, tasks: list[str], limits: Limi
         while pending:
             left = deadline - time.monotonic()
             if left <= 1:
+                spent = f"not run: the submission's {limits.seconds_per_submission:.0f} s were spent"
                 for task in pending:
-                    outcomes[task] = TaskOutcome("error", f"not run: the submission's {limits.seconds_per_submission:.0f} s were spent")
+                    outcomes[task] = TaskOutcome("error", spent)
                 break
             results = Path(tempfile.mkdtemp(dir=scratch))
             timeout = min(limits.seconds_per_run, left)

@@ -114,6 +114,8 @@ def run_grade(args) -> int:
 
     if args.jobs < 1:
         raise CifarlabError("--jobs must be at least 1")
+    if args.seed < 0:
+        raise CifarlabError(f"--seed must be 0 or more, got {args.seed}")
     feedback = args.feedback or args.out.with_name(f"{args.out.stem}-feedback")
     limits = Limits(seconds_per_run=args.timeout, seconds_per_submission=args.submission_timeout)
     grades = grade_all(args.submissions, args.out, feedback, load_rubric(args.rubric), args.seed, limits,
