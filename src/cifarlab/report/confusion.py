@@ -81,12 +81,6 @@ def confusion_png(matrix: np.ndarray, class_names, title: str = "") -> bytes:
     return png_bytes(figure)
 
 
-def plot_mistakes(path: Path, images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                  indices: np.ndarray, class_names) -> Path:
-    atomic_write_bytes(path, mistakes_png(images, labels, probabilities, indices, class_names))
-    return path
-
-
 def mistakes_png(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, indices: np.ndarray,
                  class_names, columns: int = 8) -> bytes:
     """A grid of test images (uint8 (N, 32, 32, 3)), each titled with its true and predicted

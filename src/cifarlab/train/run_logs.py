@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.train.rundir import atomic_write_bytes, read_json
 
 STEPS_FILE = "steps.csv"
 
@@ -93,6 +92,15 @@ class TensorBoardLog:
                 self._scalar(f"{split}/loss", loss, step)
             self.writer.flush()
 
+    def pictures(self, pictures: dict[str, bytes], step: int) -> None:
+        """PNG pictures as images tagged "pictures/<name>", so TensorBoard shows each picture of
+        every run side by side."""
+        for name, png in pictures.items():
+            width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the PNG's IHDR
+            image = self.summary.Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=png)
+            summary = self.summary.Summary(value=[self.summary.Summary.Value(tag=f"pictures/{name}", image=image)])
+            self.writer.add_event(self.event.Event(step=step, wall_time=time.time(), summary=summary))
+
     def hparams(self, options: dict, metrics: dict) -> None:
         """A sweep trial's options and results, so one TensorBoard compares the trials (through
         torch's writer, which builds the hparams plugin's records; skipped without torch)."""
@@ -110,24 +118,16 @@ class TensorBoardLog:
 
 
 def add_pictures(run_dir: Path, pictures: dict[str, bytes], step: int | None = None) -> bool:
-    """PNG pictures (name -> bytes) into the run's TensorBoard log as images tagged
-    "pictures/<name>", so TensorBoard shows each picture of every run side by side. `step`:
-    default the run's last step (metrics.json), else 0. False where TensorBoard is not installed."""
-    try:
-        from tensorboard.compat.proto import event_pb2, summary_pb2
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
-    except ImportError:
+    """PNG pictures (name -> bytes) into the run's TensorBoard log (see TensorBoardLog.pictures);
+    `step`: default the run's last step (metrics.json), else 0. False where TensorBoard is not installed."""
+    board = TensorBoardLog(run_dir)
+    if not board.writer:
         return False
     if step is None:
         metrics = run_dir / "metrics.json"
-        step = int(json.loads(metrics.read_text()).get("stopped_at", 0)) if metrics.is_file() else 0
-    writer = EventFileWriter(str(run_dir))
-    for name, png in pictures.items():
-        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the PNG's IHDR
-        image = summary_pb2.Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=png)
-        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=f"pictures/{name}", image=image)])
-        writer.add_event(event_pb2.Event(step=step, wall_time=time.time(), summary=summary))
-    writer.close()
+        step = int(read_json(metrics).get("stopped_at", 0)) if metrics.is_file() else 0
+    board.pictures(pictures, step)
+    board.close()
     return True
 
 
