@@ -11,8 +11,6 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cifarlab.assignment.blanks import solution_source
+from cifarlab.assignment.checking import run_training_script
 from cifarlab.assignment.handout import cifar10_arrays, write_folder
 from cifarlab.train.rundir import git_version
 from cifarlab.train.runtime import cpu_model_and_generation
@@ -28,13 +27,13 @@ MEASURED = Path(__file__).resolve().parents[1] / "src" / "cifarlab" / "assignmen
 
 
 def run_seed(folder: Path, data_file: Path, seed: int) -> tuple[float, float]:
-    """(final test accuracy in %, seconds) of one run of the solved train_mlp_numpy.py."""
-    out = folder / f"run-{seed}"
+    """(final test accuracy in %, seconds) of one run of the solved train_mlp_numpy.py, run as
+    `cifarlab assignment check --train` runs a student's."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "train_mlp_numpy.py", "--seed", str(seed), "--data_dir", str(data_file),
-                    "--out", str(out)], cwd=folder, check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - started
-    return 100 * json.loads((out / "results.json").read_text())["test_accuracy"], seconds
+    accuracy = run_training_script(folder, data_file, folder / f"run-{seed}", ["--seed", str(seed)], quiet=True)
+    if accuracy is None:
+        raise SystemExit(f"train_mlp_numpy.py failed for seed {seed}")
+    return accuracy, time.perf_counter() - started
 
 
 def markdown_row(record: dict) -> str:

@@ -52,6 +52,22 @@ def measured_range() -> dict:
     return json.loads((resources.files("cifarlab.assignment") / "measured.json").read_text())["train_mlp_numpy"]
 
 
+def run_training_script(folder: Path, data_file: Path, out: Path, options=(), timeout: float = 1800.0,
+                        quiet: bool = False) -> float | None:
+    """Run `folder`'s train_mlp_numpy.py (its defaults, then `options`) on `data_file` in a child
+    process; -> its final test accuracy in %, None when it fails (subprocess.TimeoutExpired when
+    it runs past `timeout`). -E -s: no PYTHONPATH, no user site (-I would also drop the script's
+    own folder from the path)."""
+    command = [sys.executable, "-E", "-s", "train_mlp_numpy.py", "--data_dir", str(data_file), "--out", str(out),
+               *options]
+    finished = subprocess.run(command, cwd=folder, timeout=timeout, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL if quiet else None)
+    results = out / "results.json"
+    if finished.returncode != 0 or not results.is_file():
+        return None
+    return 100 * float(json.loads(results.read_text())["test_accuracy"])
+
+
 def train_numpy_mlp(folder: Path, data, timeout: float = 1800.0) -> bool:
     """Run the student's train_mlp_numpy.py with its defaults on the real data; True when the
     final test accuracy lies in cifarlab's measured range for the same run."""
@@ -61,21 +77,17 @@ def train_numpy_mlp(folder: Path, data, timeout: float = 1800.0) -> bool:
         raise CifarlabError(f"{folder} has no train_mlp_numpy.py (part 1) to train")
     reference = measured_range()
     with scratch_folder() as scratch:
-        data_file, out = Path(scratch) / "cifar10.npz", Path(scratch) / "run"
+        data_file = Path(scratch) / "cifar10.npz"
         np.savez(data_file, **cifar10_arrays(data))
-        # -E -s: no PYTHONPATH, no user site (-I would also drop the script's own folder from the path)
-        command = [sys.executable, "-E", "-s", "train_mlp_numpy.py", "--data_dir", str(data_file), "--out", str(out)]
-        print(f"training: {command[3]} with the study's defaults (its progress follows)", flush=True)
+        print("training: train_mlp_numpy.py with the study's defaults (its progress follows)", flush=True)
         try:
-            finished = subprocess.run(command, cwd=folder, timeout=timeout, stdin=subprocess.DEVNULL)
+            accuracy = run_training_script(folder, data_file, Path(scratch) / "run", timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"training: did not finish within {timeout:.0f} s")
             return False
-        results = out / "results.json"
-        if finished.returncode != 0 or not results.is_file():
-            print(f"training: train_mlp_numpy.py failed (exit code {finished.returncode}); its output is above")
-            return False
-        accuracy = 100 * float(json.loads(results.read_text())["test_accuracy"])
+    if accuracy is None:
+        print("training: train_mlp_numpy.py failed; its output is above")
+        return False
     low, high = min(reference["test_accuracy"]), max(reference["test_accuracy"])
     inside = low <= accuracy <= high
     where = "inside" if inside else "outside"
