@@ -20,8 +20,8 @@ import numpy as np
 from cifarlab.assignment.blanks import solution_source
 from cifarlab.assignment.checking import run_training_script
 from cifarlab.assignment.handout import cifar10_arrays, write_folder
-from cifarlab.train.rundir import git_version
-from cifarlab.train.runtime import cpu_model_and_generation
+from cifarlab.rundir.files import git_version
+from cifarlab.training.runtime import cpu_model_and_generation
 
 MEASURED = Path(__file__).resolve().parents[1] / "src" / "cifarlab" / "assignment" / "measured.json"
 

@@ -29,7 +29,7 @@ from train_process import learner_for  # benchmarks/ is on the path when run as 
 
 from cifarlab.data import load_cifar10, prepare
 from cifarlab.torch_nn.convnet import ConvNet
-from cifarlab.train.runtime import Runtime
+from cifarlab.training.runtime import Runtime
 
 VARIANTS = ("plain", "cifarlab", "cifarlab-bf16")
 LR = 1e-4

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
-from cifarlab.train.runtime import Runtime
+from cifarlab.training.runtime import Runtime
 
 
 def ms_per_image(learner, batch: int, steps: int, repeats: int, train: bool) -> float:

@@ -25,8 +25,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.fastnet.config import PRESETS
-from cifarlab.train.memory_reuse import keep_freed_memory
+from cifarlab.training.fastnet.config import PRESETS
+from cifarlab.process.memory_reuse import keep_freed_memory
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 # operator name fragments -> kind of work, first match wins
@@ -66,7 +66,7 @@ def profile_preset(preset: str, steps: int, small_windows: bool, options: dict) 
     sys.path.insert(0, str(Path(__file__).parent))
     from train_process import fastnet_to_time
 
-    from cifarlab.train.runtime import Runtime
+    from cifarlab.training.runtime import Runtime
 
     recipe = {**PRESETS[preset], **options}
     if recipe.get("reuse_memory", Runtime.reuse_memory):  # as `cifarlab train` does on a CPU

@@ -1,7 +1,7 @@
 """Benchmark for issue 24: a fastnet training step with one speed change on and off, on this
 machine. The changes:
 
-- memory-reuse: train/memory_reuse.py (glibc keeps the memory a step frees for the next step;
+- memory-reuse: process/memory_reuse.py (glibc keeps the memory a step frees for the next step;
   `cifarlab train` does so on a CPU unless given --no-reuse-memory);
 - matrix-products: the weight gradient of 5-7 pixel maps as matrix products
   (torch_nn/small_map_conv.py; off: oneDNN's kernel, as before 2026-12-02);
@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from cifarlab.train.fastnet.config import PRESETS  # names only: no torch
+from cifarlab.training.fastnet.config import PRESETS  # names only: no torch
 
 CHANGES = ("memory-reuse", "matrix-products", "silu")
 
@@ -39,7 +39,7 @@ def time_steps(preset: str, small_windows: bool, steps: int, threads: int, chang
     import torch
 
     from cifarlab.torch_nn import small_map_conv
-    from cifarlab.train.memory_reuse import keep_freed_memory
+    from cifarlab.process.memory_reuse import keep_freed_memory
 
     sys.path.insert(0, str(Path(__file__).parent))
     from train_process import fastnet_to_time

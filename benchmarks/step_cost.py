@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
-from cifarlab.train.fastnet.config import CPU
+from cifarlab.training.fastnet.config import CPU
 
 BATCH = 1000
 ROWS = [((64, 256, 256), 32, True), ((64, 256, 256), 32, False), ((64, 256, 256), 28, True),

@@ -33,8 +33,8 @@ def learner_for(model: str, runtime=None, classes: int = 10, train_size: int = 5
     """A learner built the way `cifarlab train MODEL` builds it (`options` resolved over the
     model's defaults, then the model registry), for timing the library's own training step;
     on the CPU unless `runtime` says otherwise."""
-    from cifarlab.train.registry import DataShape, get_model
-    from cifarlab.train.resolve import resolve
+    from cifarlab.training.registry import DataShape, get_model
+    from cifarlab.training.resolve import resolve
 
     cfg, resolved_runtime = resolve(model, {"device": "cpu", **options} if get_model(model).takes_runtime else options)
     return get_model(model).make_learner(cfg, DataShape(classes, train_size), runtime or resolved_runtime)

@@ -60,7 +60,7 @@ DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)  
 
 
 def peer_precision_args(precision: str) -> list[str]:
-    from cifarlab.train.runtime import native_bf16
+    from cifarlab.training.runtime import native_bf16
 
     if precision == "auto":
         precision = "bf16" if native_bf16() else "fp32"
@@ -120,7 +120,7 @@ def without_docstrings(tree: ast.Module) -> ast.Module:
 
 
 def machine() -> dict:
-    from cifarlab.train.runtime import cpu_model_and_generation, native_bf16
+    from cifarlab.training.runtime import cpu_model_and_generation, native_bf16
 
     return {"cpu": cpu_model_and_generation(), "native_bf16": native_bf16()}
 

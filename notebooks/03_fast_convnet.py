@@ -33,7 +33,7 @@ import numpy as np
 from IPython.display import Image, display
 
 import cifarlab
-from cifarlab.report.confusion import most_confident_mistakes
+from cifarlab.rundir.analysis import most_confident_mistakes
 
 # %%
 run = cifarlab.train("fastnet", data=DATA, preset="cpu85", **OPTIONS)

@@ -55,7 +55,7 @@ def real_data_path(real_data_home, monkeypatch):
 def kill_after_evaluations(monkeypatch):
     """`arm(n)`: the n-th evaluation's curves are written, then the process 'dies' before
     that evaluation's checkpoint (KeyboardInterrupt: the CLI exits 130); `disarm()` undoes it."""
-    from cifarlab.train import loop
+    from cifarlab.training import loop
 
     original = loop.write_history
 
@@ -84,7 +84,7 @@ def signal_during_step(monkeypatch):
     import os
     import signal
 
-    from cifarlab.train import loop
+    from cifarlab.training import loop
 
     original = loop.lr_at
 

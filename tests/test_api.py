@@ -52,7 +52,7 @@ def test_api_mistakes_are_cifarlab_errors(tmp_path, learnable_folder):
 ])
 def test_pictures_of_what_a_network_learned(learnable_folder, tmp_path, model, options, tiles):
     from cifarlab.report.pictures import first_layer_tiles
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.inference.reload import reload_learner
 
     run = cifarlab.train(model, data=str(learnable_folder), out=tmp_path / "run", progress=False, **options)
     written = run.show(device="cpu")
@@ -100,7 +100,7 @@ def test_preferred_patches_are_the_filters_weighted_by_the_patch_covariance():
 def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder, tmp_path):
     """Against central differences on a few pixels (float64 weights and inputs)."""
     from cifarlab.report.pictures import saliency
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.inference.reload import reload_learner
 
     run = cifarlab.train("numpy-mlp", data=str(learnable_folder), out=tmp_path / "run", hidden=(8,), steps=10,
                          batch_size=20, eval_every=0, progress=False)
@@ -120,7 +120,7 @@ def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder
 
 
 def test_runs_started_within_one_second_get_directories_of_their_own(tmp_path, monkeypatch):
-    from cifarlab.train.rundir import default_run_dir
+    from cifarlab.rundir.files import default_run_dir
 
     monkeypatch.chdir(tmp_path)
     made = []

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cifarlab.cli.main import main
-from cifarlab.train import batch_timing
-from cifarlab.train.batch_timing import TIMINGS_FILE, choose_eval_batch, timing_key
+from cifarlab.training import batch_timing
+from cifarlab.training.batch_timing import TIMINGS_FILE, choose_eval_batch, timing_key
 
 TINY = ["--widths", "8,16,16", "--batch-size", "50", "--micro-batch-size", "25", "--epochs", "1",
         "--train-eval-size", "0", "--seed", "3"]

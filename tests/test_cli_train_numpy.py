@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cifarlab.cli.main import main
-from cifarlab.train import loop
+from cifarlab.training import loop
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "metrics.json", "model.npz", "curves.png",
              "steps.npy", "train_accuracy.npy", "train_loss.npy", "test_accuracy.npy", "test_loss.npy"}
@@ -71,7 +71,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_pa
 
 
 def test_early_stopping_rule_counts_evaluations_without_improvement():
-    from cifarlab.train.configs import NumpyMLPConfig
+    from cifarlab.training.configs import NumpyMLPConfig
 
     cfg, state, stops = NumpyMLPConfig(early_stop=2), loop.LoopState(), []
     for step, loss in enumerate([3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.0], start=1):
@@ -114,7 +114,7 @@ def test_diverging_loss_stops_with_a_clear_message(learnable_folder, tmp_path, c
 
 
 def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, monkeypatch):
-    from cifarlab.train import registry
+    from cifarlab.training import registry
 
     original = registry.model_registry
 

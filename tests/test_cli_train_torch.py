@@ -1,5 +1,6 @@
 """`cifarlab train mlp|convnet`, `evaluate` and `predict` end to end on tiny synthetic data."""
 
+import csv
 import json
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_torch_mlp_learns_the_synthetic_set(learnable_folder, tmp_path):
 @pytest.mark.parametrize("norm, module", [("torch", "BatchNorm1d"), ("autograd", "BatchNormAutograd"),
                                           ("function", "BatchNormFunctional")])
 def test_mlp_trains_with_each_batch_norm_form(learnable_folder, tmp_path, norm, module):
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.inference.reload import reload_learner
 
     assert train(learnable_folder, tmp_path / "run", MLP, "--batch-norm", norm, "--dropout", "0.1") == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.8
@@ -78,7 +79,7 @@ def test_resume_with_the_wrong_model_is_refused(learnable_folder, tmp_path, caps
 
 
 def test_nan_loss_keeps_the_last_good_checkpoint(learnable_folder, tmp_path, capsys, monkeypatch):
-    from cifarlab.train.torch_learner import TorchLearner
+    from cifarlab.training.torch_learner import TorchLearner
 
     real_step, calls = TorchLearner.train_step, {"n": 0}
 
@@ -101,7 +102,7 @@ def test_nan_loss_keeps_the_last_good_checkpoint(learnable_folder, tmp_path, cap
 
 def reading_losses_every(steps: int, monkeypatch):
     """Make a CPU learner leave its losses unread for `steps` steps, as it does on a GPU."""
-    from cifarlab.train.torch_learner import TorchLearner
+    from cifarlab.training.torch_learner import TorchLearner
 
     real_init = TorchLearner.__init__
 
@@ -113,7 +114,7 @@ def reading_losses_every(steps: int, monkeypatch):
 
 
 def test_losses_read_in_groups_log_every_step_as_read_one_by_one(learnable_folder, tmp_path, monkeypatch):
-    from cifarlab.train.run_logs import StepLog
+    from cifarlab.rundir.logs import StepLog
 
     assert train(learnable_folder, tmp_path / "each", MLP) == 0
     reading_losses_every(7, monkeypatch)
@@ -130,7 +131,7 @@ def test_losses_read_in_groups_log_every_step_as_read_one_by_one(learnable_folde
 
 
 def test_a_nan_loss_read_in_a_group_names_its_own_step(learnable_folder, tmp_path, capsys, monkeypatch):
-    from cifarlab.train.torch_learner import TorchLearner
+    from cifarlab.training.torch_learner import TorchLearner
 
     real_step, calls = TorchLearner.train_step, {"n": 0}
 
@@ -187,6 +188,26 @@ def test_predict_rejects_bad_files(trained_mlp, tmp_path, capsys, make_bad, mess
     assert main(["predict", str(trained_mlp), str(make_bad(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_finished_run_shows_where_it_goes_wrong_as_files_and_in_tensorboard(trained_mlp):
+    from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
+
+    board = EventAccumulator(str(trained_mlp), size_guidance={IMAGES: 0})
+    board.Reload()
+    last_step = json.loads((trained_mlp / "metrics.json").read_text())["stopped_at"]
+    for name in ("confusion_matrix", "misclassified"):
+        image = board.Images(f"pictures/{name}")[-1]
+        assert image.encoded_image_string == (trained_mlp / f"{name}.png").read_bytes() and image.step == last_step
+    rows = list(csv.DictReader((trained_mlp / "per_class.csv").open()))
+    assert len(rows) == 10 and sum(int(row["images"]) for row in rows) == 100  # the whole test set
+    accuracy = sum(int(row["correct"]) for row in rows) / 100
+    assert accuracy == pytest.approx(json.loads((trained_mlp / "metrics.json").read_text())["test_accuracy"])
+
+
+def test_no_pictures_ends_without_them(learnable_folder, tmp_path):
+    assert train(learnable_folder, tmp_path / "run", MLP, "--no-pictures") == 0
+    assert (tmp_path / "run" / "curves.png").is_file() and not (tmp_path / "run" / "confusion_matrix.png").exists()
 
 
 def test_evaluate_puts_its_pictures_into_the_runs_tensorboard_log(trained_mlp, capsys):

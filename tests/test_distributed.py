@@ -46,7 +46,7 @@ def test_distributed_without_torchrun_is_a_clear_error(learnable_folder, tmp_pat
 
 @pytest.mark.parametrize("world, n, expected", [(2, 10, [(0, 5), (5, 10)]), (3, 10, [(0, 3), (3, 6), (6, 10)])])
 def test_shards_cover_the_data_once(world, n, expected):
-    from cifarlab.train.distributed import ProcessGroup
+    from cifarlab.training.distributed import ProcessGroup
 
     assert [(g.shard(n).start, g.shard(n).stop) for g in (ProcessGroup(r, world) for r in range(world))] == expected
 
@@ -55,7 +55,7 @@ def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
     import torch
 
     from cifarlab.errors import CifarlabError
-    from cifarlab.train import distributed
+    from cifarlab.training import distributed
 
     for name, value in {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "MASTER_ADDR": "127.0.0.1",
                         "MASTER_PORT": "29500"}.items():
@@ -72,9 +72,9 @@ def test_the_ddp_wrapper_is_gone_before_the_group_is_torn_down(monkeypatch):
 
     import torch.distributed as dist
 
-    from cifarlab.train import distributed
-    from cifarlab.train.registry import DataShape, get_model
-    from cifarlab.train.resolve import resolve
+    from cifarlab.training import distributed
+    from cifarlab.training.registry import DataShape, get_model
+    from cifarlab.training.resolve import resolve
 
     with socket.socket() as probe:  # a free port for this one-process group
         probe.bind(("127.0.0.1", 0))

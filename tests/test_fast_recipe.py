@@ -9,12 +9,12 @@ from torch import nn
 
 from cifarlab.cli.main import main
 from cifarlab.torch_nn.fastnet import FastNet, identity_start_conv
-from cifarlab.train.fastnet.lookahead import Lookahead
-from cifarlab.train.fastnet.recipe import least_confident
-from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.resolve import resolve
-from cifarlab.train.runtime import Runtime
-from cifarlab.train.torch_learner import TorchLearner
+from cifarlab.training.fastnet.lookahead import Lookahead
+from cifarlab.training.fastnet.recipe import least_confident
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.training.resolve import resolve
+from cifarlab.training.runtime import Runtime
+from cifarlab.training.torch_learner import TorchLearner
 
 CPU = Runtime(device="cpu")
 

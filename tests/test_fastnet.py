@@ -7,8 +7,8 @@ import torch
 
 from cifarlab.cli.main import main
 from cifarlab.torch_nn.fastnet import FastNet
-from cifarlab.train.runtime import native_bf16
-from cifarlab.train.schedules import lr_at
+from cifarlab.training.runtime import native_bf16
+from cifarlab.training.schedules import lr_at
 
 # the synthetic classes are per-pixel patterns that translation destroys: no augmentation here
 TINY = ["--widths", "8,16,16", "--epochs", "3", "--batch-size", "50", "--eval-every", "3", "--warmup-steps", "2",

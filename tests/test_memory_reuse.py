@@ -1,7 +1,8 @@
-"""train/memory_reuse.py: after keep_freed_memory, glibc serves large blocks from its heap and
+"""process/memory_reuse.py: after keep_freed_memory, glibc serves large blocks from its heap and
 keeps them when freed, and after give_back_freed_memory maps them again and hands the heap's free
 memory back (checked in a child process: the setting is process-wide)."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 # mmapped while the block lived, and how many the heap held free after it was freed.
 CHILD = """
 import ctypes, sys
-from cifarlab.train.memory_reuse import freed_memory_kept, keep_freed_memory
+from cifarlab.process.memory_reuse import freed_memory_kept, keep_freed_memory
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -49,8 +50,9 @@ else:
 """
 
 
-def child_reports(mode: str) -> str:
-    done = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True)
+def child_reports(mode: str, environment: dict | None = None) -> str:
+    done = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True,
+                          env={**os.environ, **(environment or {})})
     if done.stdout.strip() == "no mallinfo2":
         pytest.skip("this glibc has no mallinfo2 (before 2.33) to look with")
     return done.stdout.split()
@@ -68,12 +70,18 @@ def test_freed_memory_kept_keeps_it_inside_and_gives_it_back_after():
     assert child_reports("scoped") == ["True", "False", "True", "True", "False"]
 
 
+def test_after_the_block_a_process_started_keeping_memory_still_keeps_it():
+    tuned = {"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647"}
+    assert child_reports("default", tuned) == ["False", "False", "True"]  # the setting works from the start
+    assert child_reports("scoped", tuned) == ["True", "False", "True", "False", "True"]
+
+
 @pytest.mark.parametrize("flag, applied", [(None, True), ("--no-reuse-memory", False)])
 def test_a_cpu_run_applies_it_unless_told_not_to_and_undoes_it_after(flag, applied, learnable_folder, tmp_path,
                                                                       monkeypatch):
     import json
 
-    from cifarlab.train import memory_reuse
+    from cifarlab.process import memory_reuse
 
     calls = []
     monkeypatch.setattr(memory_reuse, "keep_freed_memory", lambda: calls.append("keep") or True)

@@ -1,12 +1,12 @@
-"""Muon for the conv filters, Nesterov SGD for the rest (train/muon.py)."""
+"""Muon for the conv filters, Nesterov SGD for the rest (training/muon.py)."""
 
 import pytest
 import torch
 
-from cifarlab.train.muon import MuonWithSGD, orthogonalize
-from cifarlab.train.optimizers import ParamGroup
-from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.resolve import resolve
+from cifarlab.training.muon import MuonWithSGD, orthogonalize
+from cifarlab.training.optimizers import ParamGroup
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.training.resolve import resolve
 
 
 @pytest.mark.parametrize("shape", [(16, 72), (72, 16)])
@@ -84,8 +84,8 @@ def test_newton_schulz_runs_in_the_runs_precision_unless_told(precision, muon_pr
 
 
 def test_runs_saved_before_muon_precision_existed_iterate_in_bf16_as_they_did():
-    from cifarlab.train.configs import config_from_dict
-    from cifarlab.train.fastnet.config import FastNetConfig
+    from cifarlab.training.configs import config_from_dict
+    from cifarlab.training.fastnet.config import FastNetConfig
 
     assert config_from_dict(FastNetConfig, {"optimizer": "muon", "steps": 10}).muon_precision == "bf16"
     assert FastNetConfig().muon_precision == "run"

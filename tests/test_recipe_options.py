@@ -11,12 +11,12 @@ import torch
 
 from cifarlab.cli.main import main
 from cifarlab.errors import CifarlabError
-from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.resolve import resolve
-from cifarlab.train.runtime import Runtime, for_reloading
-from cifarlab.train.saved_run import compare_with_saved
-from cifarlab.train.schedules import lr_at
-from cifarlab.train.torch_learner import check_compile
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.training.resolve import resolve
+from cifarlab.training.runtime import Runtime, for_reloading
+from cifarlab.inference.reload import compare_with_saved
+from cifarlab.training.schedules import lr_at
+from cifarlab.training.torch_learner import check_compile
 
 MLP = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10",
        "--lr", "3e-3", "--train-eval-size", "0", "--quiet"]
@@ -120,7 +120,7 @@ ARM_WITH_BF16 = "Features\t: fp asimd sve bf16 i8mm\n"
 
 
 def test_native_bf16_is_read_from_the_cpus_flags():
-    from cifarlab.train.runtime import cpu_has_native_bf16
+    from cifarlab.training.runtime import cpu_has_native_bf16
 
     assert cpu_has_native_bf16(X86_WITH_BF16, "x86_64") and cpu_has_native_bf16("flags : amx_bf16", "x86_64")
     assert not cpu_has_native_bf16(X86_WITHOUT, "x86_64")
@@ -128,7 +128,7 @@ def test_native_bf16_is_read_from_the_cpus_flags():
 
 
 def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
-    from cifarlab.train import runtime
+    from cifarlab.training import runtime
 
     xeon = "processor\t: 0\ncpu family\t: 6\nmodel\t\t: 167\nmodel name\t: Intel(R) Xeon(R) Processor\n"
     monkeypatch.setattr(runtime, "cpuinfo", lambda: xeon)
@@ -136,7 +136,7 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
 
 
 def test_class_constants_of_a_config_are_not_options():
-    from cifarlab.train.resolve import coerce_option, option_types
+    from cifarlab.training.resolve import coerce_option, option_types
 
     assert "BEFORE_FIELD" not in option_types("fastnet") and "muon_lr" in option_types("fastnet")
     with pytest.raises(CifarlabError, match="unknown option 'BEFORE_FIELD'"):
@@ -146,7 +146,7 @@ def test_class_constants_of_a_config_are_not_options():
 @pytest.mark.parametrize("native, chosen", [(True, "bf16"), (False, "fp32")])
 def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folder, tmp_path, monkeypatch, capsys,
                                                                  native, chosen):
-    from cifarlab.train import runtime
+    from cifarlab.training import runtime
 
     monkeypatch.setattr(runtime, "native_bf16", lambda: native)
     run = tmp_path / "run"
@@ -161,7 +161,7 @@ def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folde
 def test_a_run_saved_with_precision_auto_reloads_as_it_trained(learnable_folder, tmp_path, monkeypatch, capsys):
     """Before runs recorded their choice, auto meant fp32 on any CPU: such a run still reproduces
     exactly, in fp32, on a CPU with native bf16."""
-    from cifarlab.train import runtime
+    from cifarlab.training import runtime
 
     run = tmp_path / "run"
     assert main(["train", "mlp", "--data", str(learnable_folder), "--out", str(run), *MLP, "--device", "cpu"]) == 0

@@ -133,7 +133,7 @@ def test_a_programming_error_in_the_storage_keeps_its_traceback(tmp_path, monkey
 def test_a_torch_experiment_may_set_the_runtime(tmp_path):
     (tmp_path / "e.toml").write_text('[experiment]\nname="x"\nmodel="mlp"\nsampler="grid"\n'
                                      '[fixed]\ndevice="cpu"\nthreads=1\n[[points]]\nlr=0.1\n')
-    from cifarlab.train.resolve import resolve
+    from cifarlab.training.resolve import resolve
 
     experiment = load_experiment(tmp_path / "e.toml")
     cfg, runtime = resolve("mlp", {**experiment.fixed, **experiment.points[0]})

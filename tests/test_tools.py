@@ -106,9 +106,9 @@ def test_bad_config_files_are_one_line_errors(tmp_path, capsys, text, message):
 
 
 def test_a_run_evaluated_once_still_draws_a_curve(learnable_folder, tmp_path):
-    from cifarlab.train.plots import curves_figure
-    from cifarlab.train.run_logs import StepLog
-    from cifarlab.train.rundir import read_history
+    from cifarlab.rundir.curves import curves_figure
+    from cifarlab.rundir.logs import StepLog
+    from cifarlab.rundir.files import read_history
 
     assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", "--quiet") == 0
     history, steps = read_history(tmp_path / "run"), StepLog.read(tmp_path / "run")
@@ -166,7 +166,7 @@ def test_evaluate_draws_every_picture_from_one_read_of_the_data(mlp_run, monkeyp
 
 
 def test_most_confident_mistakes_come_first():
-    from cifarlab.report.confusion import confusion_matrix, most_confident_mistakes, per_class_accuracy
+    from cifarlab.rundir.analysis import confusion_matrix, most_confident_mistakes, per_class_accuracy
 
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
     labels = np.array([0, 0, 0, 1])  # wrong: 1 (0.8 sure), 2 (0.6), 3 (0.7)
@@ -202,7 +202,7 @@ def test_sweep_trials_log_their_options_and_results_for_tensorboard(learnable_fo
 def test_early_imports_go_on_past_a_missing_module(monkeypatch):
     import sys
 
-    from cifarlab.train.early_imports import import_in_background
+    from cifarlab.process.early_imports import import_in_background
 
     monkeypatch.delitem(sys.modules, "tabnanny", raising=False)  # imported by nothing else here
     thread = import_in_background(("no_such_module_for_cifarlab", "tabnanny"))

@@ -6,18 +6,9 @@ From Python (cifarlab/api.py): `cifarlab.train(model, data=None, out=None, **opt
 when called, so `import cifarlab` stays instant.
 """
 
-from importlib import import_module as _import_module
-
 from cifarlab.errors import CifarlabError
+from cifarlab._version import __version__
 
-# The subpackage cifarlab.train (the training code, a namespace package: importing it runs
-# nothing) is imported first, so that the function `train` below keeps the name: Python sets
-# a package's attribute to a subpackage when the subpackage is first imported. (Through
-# import_module, since `import cifarlab.train` would also bind the name `cifarlab` here.)
-_import_module("cifarlab.train")
-del _import_module
-
-__version__ = "0.1.0"
 __all__ = ["CifarlabError", "Run", "load", "load_data", "train"]
 
 

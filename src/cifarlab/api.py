@@ -27,14 +27,14 @@ class Run:
     @property
     def config(self):
         """The run's recipe: its model's config dataclass."""
-        from cifarlab.train.saved_run import load_run
+        from cifarlab.inference.reload import load_run
 
         return load_run(self.dir)[1]
 
     @property
     def metrics(self) -> dict:
         """The final metrics (metrics.json); empty while the run has not finished."""
-        from cifarlab.train.rundir import read_json
+        from cifarlab.rundir.files import read_json
 
         return read_json(self.dir / "metrics.json") if (self.dir / "metrics.json").is_file() else {}
 
@@ -43,7 +43,7 @@ class Run:
         """The learning curves, one row per evaluation (step, accuracies, losses, lr, seconds)."""
         from dataclasses import asdict
 
-        from cifarlab.train.rundir import read_history
+        from cifarlab.rundir.files import read_history
 
         columns = {name: values for name, values in asdict(read_history(self.dir)).items() if values}
         return [dict(zip(columns, row)) for row in zip(*columns.values())]
@@ -51,9 +51,9 @@ class Run:
     def plot(self):
         """The learning curves as a matplotlib Figure (a notebook shows it inline)."""
         from cifarlab.report.notebook_display import show_once
-        from cifarlab.train.plots import curves_figure
-        from cifarlab.train.rundir import read_history
-        from cifarlab.train.run_logs import StepLog
+        from cifarlab.rundir.curves import curves_figure
+        from cifarlab.rundir.files import read_history
+        from cifarlab.rundir.logs import StepLog
 
         name = self.dir.name
         figure = curves_figure({name: read_history(self.dir)}, name, {name: StepLog.read(self.dir)})
@@ -62,7 +62,7 @@ class Run:
 
     def evaluate(self, device: str = "auto", data: str | None = None) -> dict:
         """Reload the saved weights and measure test, train-sample (and validation) metrics again."""
-        from cifarlab.train.saved_run import evaluate_run
+        from cifarlab.inference.reload import evaluate_run
 
         return evaluate_run(self.dir, data, device, progress=False).metrics
 
@@ -70,7 +70,7 @@ class Run:
         """Class probabilities (N, classes) of uint8 images (N, 32, 32, 3), or of image files of any
         size (paths), prepared as the run's training images were."""
         from cifarlab.data.image_files import load_image_32
-        from cifarlab.train.saved_run import predict_images
+        from cifarlab.inference.reload import predict_images
 
         if isinstance(images, np.ndarray):
             if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
@@ -88,8 +88,8 @@ class Run:
 
     def confusion_matrix(self, device: str = "auto", data: str | None = None) -> np.ndarray:
         """(classes, classes) counts on the test set: row = true class, column = predicted."""
-        from cifarlab.report.confusion import confusion_matrix
-        from cifarlab.train.saved_run import evaluate_run
+        from cifarlab.rundir.analysis import confusion_matrix
+        from cifarlab.inference.reload import evaluate_run
 
         evaluation = evaluate_run(self.dir, data, device, progress=False, analyse=True)
         predicted = evaluation.test_probabilities.argmax(axis=1)
@@ -97,18 +97,16 @@ class Run:
 
 
 def train(model: str, data: str | None = None, out: str | Path | None = None, *, preset: str | None = None,
-          config: str | Path | None = None, progress: bool = True, **options) -> Run:
+          config: str | Path | None = None, progress: bool = True, pictures: bool = True, **options) -> Run:
     """Train `model` ("numpy-mlp", "mlp", "convnet", "fastnet") as `cifarlab train` does and
-    return its Run; `out` defaults to runs/<model>-<date>-<time>."""
-    from cifarlab.train.resolve import resolve
-    from cifarlab.train.run import train_run
-    from cifarlab.train.rundir import default_run_dir
-    from cifarlab.train.runtime import apply_threads
+    return its Run; `out` defaults to runs/<model>-<date>-<time>; `pictures=False` as --no-pictures."""
+    from cifarlab.training.resolve import resolve
+    from cifarlab.training.run import train_run
+    from cifarlab.rundir.files import default_run_dir
 
     cfg, runtime = resolve(model, options, preset=preset, config_file=Path(config) if config else None)
     run_dir = Path(out) if out else default_run_dir(model)
-    apply_threads(runtime.threads if runtime else 0)
-    train_run(model, cfg, run_dir, data, runtime, progress=progress)
+    train_run(model, cfg, run_dir, data, runtime, progress=progress, pictures=pictures)
     return Run(run_dir)
 
 

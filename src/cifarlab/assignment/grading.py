@@ -20,7 +20,7 @@ from cifarlab.assignment.assess import Assessment, CaseSet, assess, scratch_fold
 from cifarlab.assignment.runner import Limits
 from cifarlab.assignment.tasks import TASKS, TASKS_BY_ID
 from cifarlab.errors import CifarlabError
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.rundir.files import atomic_write_bytes
 
 LARGEST_COPIED_FILE = 50 * 2**20  # a submission's data sets and checkpoints are not needed to grade it
 

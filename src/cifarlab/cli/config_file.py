@@ -1,5 +1,5 @@
 """`train --print-config`: the resolved options as a TOML file that `train --config` reads back
-(train/resolve.py reads it)."""
+(training/resolve.py reads it)."""
 
 from __future__ import annotations
 

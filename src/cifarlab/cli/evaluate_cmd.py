@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cifarlab.cli.data_cmd import DATA_HELP
-from cifarlab.cli.reload_options import add_reload_options, add_run_dir, apply_reload_options
+from cifarlab.cli.reload_options import add_reload_options, add_run_dir, check_reload_options
 
 
 def register(commands) -> None:
@@ -31,13 +31,13 @@ def register(commands) -> None:
 
 def run_evaluate(args) -> int:
     from cifarlab.errors import CifarlabError
-    from cifarlab.train.run import format_table
-    from cifarlab.train.rundir import read_json
-    from cifarlab.train.saved_run import compare_with_saved, evaluate_run
+    from cifarlab.training.run import format_table
+    from cifarlab.rundir.files import read_json
+    from cifarlab.inference.reload import compare_with_saved, evaluate_run
 
     if args.misclassified < 0:
         raise CifarlabError(f"--misclassified takes a number of images >= 0, got {args.misclassified}")
-    apply_reload_options(args)
+    check_reload_options(args)
     evaluation = evaluate_run(args.run_dir, args.data, args.device, args.threads, analyse=True)
     metrics = evaluation.metrics
     print(format_table(metrics, f"{args.run_dir}: re-evaluated on {evaluation.evaluated_on} in "
@@ -62,21 +62,9 @@ def run_evaluate(args) -> int:
 def write_analysis(run_dir: Path, evaluation, misclassified: int) -> None:
     """Per-class accuracy (printed, and CSV), the confusion matrix and the mistakes grid, as PNG
     files and in the run's TensorBoard log (drawn once for both)."""
-    from cifarlab.report.confusion import (confusion_matrix, confusion_png, mistakes_png, most_confident_mistakes,
-                                           per_class_table, write_per_class_csv)
-    from cifarlab.train.run_logs import add_pictures
-    from cifarlab.train.rundir import atomic_write_bytes
+    from cifarlab.rundir.analysis import per_class_table, write_test_analysis
 
-    probabilities, labels, classes = evaluation.test_probabilities, evaluation.test_labels, evaluation.classes
-    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(classes))
-    print(per_class_table(matrix, classes))
-    write_per_class_csv(run_dir / "per_class.csv", matrix, classes)
-    pictures = {"confusion_matrix": confusion_png(matrix, classes)}
-    if misclassified:
-        worst = most_confident_mistakes(probabilities, labels, misclassified)
-        pictures["misclassified"] = mistakes_png(evaluation.raw_test_images, labels, probabilities, worst, classes)
-    for name, png in pictures.items():
-        atomic_write_bytes(run_dir / f"{name}.png", png)
-    add_pictures(run_dir, pictures)
-    print("written: " + ", ".join(str(run_dir / name) for name in ["per_class.csv", *(f"{n}.png" for n in pictures)])
-          + " (the pictures also in the run's TensorBoard log)")
+    matrix, written = write_test_analysis(run_dir, evaluation.test_probabilities, evaluation.test_labels,
+                                          evaluation.raw_test_images, evaluation.classes, misclassified)
+    print(per_class_table(matrix, evaluation.classes))
+    print("written: " + ", ".join(map(str, written)) + " (the pictures also in the run's TensorBoard log)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cifarlab import __version__
+from cifarlab._version import __version__
 from cifarlab.errors import STOPPED_EXIT_STATUS, CifarlabError, RunStopped
 
 

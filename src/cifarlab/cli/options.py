@@ -13,7 +13,7 @@ import math
 import typing
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import parse_int_list
+from cifarlab.training.configs import parse_int_list
 
 
 def finite_float(text: str) -> float:

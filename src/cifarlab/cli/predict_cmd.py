@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.cli.reload_options import add_reload_options, add_run_dir, apply_reload_options
+from cifarlab.cli.reload_options import add_reload_options, add_run_dir, check_reload_options
 from cifarlab.data.image_files import load_image_32
 
 
@@ -23,9 +23,9 @@ def register(commands) -> None:
 
 
 def run_predict(args) -> int:
-    from cifarlab.train.saved_run import predict_images
+    from cifarlab.inference.reload import predict_images
 
-    apply_reload_options(args)
+    check_reload_options(args)
     loaded = [load_image_32(path) for path in args.images]  # all checked before any work
     model, classes, probabilities = predict_images(args.run_dir, np.stack([pixels for pixels, _ in loaded]),
                                                    args.device, args.threads)

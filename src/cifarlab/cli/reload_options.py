@@ -17,9 +17,9 @@ def add_reload_options(parser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0, torch's own)")
 
 
-def apply_reload_options(args) -> None:
+def check_reload_options(args) -> None:
+    """--device and --threads checked as a run's runtime checks them (the command passes them on)."""
     from cifarlab.cli.options import build_config
-    from cifarlab.train.runtime import Runtime, apply_threads
+    from cifarlab.training.runtime import Runtime
 
     build_config(Runtime, {"device": args.device, "threads": args.threads})  # the runtime's own checks
-    apply_threads(args.threads)

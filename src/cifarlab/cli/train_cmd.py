@@ -1,7 +1,7 @@
 """`cifarlab train MODEL`: options generated from the model's config dataclass and the runtime.
 
-The flags given explicitly go to `train/resolve.py`, which layers them over the defaults, a
-preset and a config file; `train/registry.py` hands the config to the model and its learner.
+The flags given explicitly go to `training/resolve.py`, which layers them over the defaults, a
+preset and a config file; `training/registry.py` hands the config to the model and its learner.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from cifarlab.errors import CifarlabError
 
 
 def register(commands) -> None:
-    from cifarlab.train.registry import model_registry
-    from cifarlab.train.runtime import Runtime
+    from cifarlab.training.registry import model_registry
+    from cifarlab.training.runtime import Runtime
 
     parser = commands.add_parser("train", help="train a model and write a run directory",
                                  description="Train a model; every run writes config.json, learning curves "
@@ -47,6 +47,10 @@ def register(commands) -> None:
                              help="start from a named set of options (a config file and explicit options win): "
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+        sub.add_argument("--no-pictures", action="store_true",
+                         help="end without the test set's confusion matrix and most confident mistakes "
+                              "(confusion_matrix.png, misclassified.png, per_class.csv and their TensorBoard "
+                              "images): one prediction pass over the test set and about a second of drawing less")
         add_config_options(sub, entry.config_cls, "recipe (saved with the run)")
         if entry.takes_runtime:
             add_config_options(sub, Runtime, "runtime", entry.runtime_defaults)
@@ -55,7 +59,7 @@ def register(commands) -> None:
 
 def _new_run(entry, args):
     """(config, runtime) from the defaults, the preset, the config file and the flags given."""
-    from cifarlab.train.resolve import option_types, resolve
+    from cifarlab.training.resolve import option_types, resolve
 
     given = {name: getattr(args, name) for name in option_types(args.model) if given_on_command_line(name, args.argv)}
     return resolve(args.model, given, preset=getattr(args, "preset", None), config_file=args.config)
@@ -76,8 +80,8 @@ def _extended(cfg, args):
 
 def _resumed_run(entry, args):
     """(config, runtime, record) of the run to resume: the saved recipe, a runtime chosen here."""
-    from cifarlab.train.runtime import RUNTIME_FIELDS, for_reloading
-    from cifarlab.train.saved_run import load_run, saved_runtime
+    from cifarlab.training.runtime import RUNTIME_FIELDS, for_reloading
+    from cifarlab.inference.reload import load_run, saved_runtime
 
     model, cfg, record = load_run(args.resume)
     if model != args.model:
@@ -100,9 +104,9 @@ def _resumed_run(entry, args):
 def _auto_resumed_run(entry, args):
     """--auto-resume: (config, runtime, resume, data) for --out, continuing the run there if
     it has the recipe the options give."""
-    from cifarlab.train.configs import recipe_difference
-    from cifarlab.train.rundir import holds_checkpoint
-    from cifarlab.train.saved_run import load_run
+    from cifarlab.training.configs import recipe_difference
+    from cifarlab.rundir.files import holds_checkpoint
+    from cifarlab.inference.reload import load_run
 
     if args.resume or not args.out:
         raise CifarlabError("--auto-resume continues the run in --out RUN_DIR: give --out, not --resume")
@@ -119,10 +123,9 @@ def _auto_resumed_run(entry, args):
 
 def run_train(args) -> int:
     from cifarlab.cli.config_file import to_toml
-    from cifarlab.train.registry import get_model
-    from cifarlab.train.run import format_table, train_run
-    from cifarlab.train.rundir import default_run_dir
-    from cifarlab.train.runtime import apply_threads
+    from cifarlab.training.registry import get_model
+    from cifarlab.training.run import format_table, train_run
+    from cifarlab.rundir.files import default_run_dir
 
     entry = get_model(args.model)
     if args.auto_resume:
@@ -136,12 +139,12 @@ def run_train(args) -> int:
     if args.print_config:
         print(to_toml(args.model, dataclasses.asdict(cfg), dataclasses.asdict(runtime) if runtime else None), end="")
         return 0
-    apply_threads(runtime.threads if runtime else 0)
     metrics = train_run(args.model, cfg, run_dir, data, runtime, resume=resume,
-                        progress=not args.quiet, announce=True)
+                        progress=not args.quiet, announce=True, pictures=not args.no_pictures)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports for all
         return 0
     print(format_table(metrics, f"{args.model}: final metrics at step {metrics['step']} "
                                 f"({metrics['train_seconds']:.1f} s)"))
-    print(f"learning curves: {run_dir / 'curves.png'}")
+    pictures = "" if args.no_pictures else ", where it goes wrong: confusion_matrix.png, misclassified.png"
+    print(f"learning curves: {run_dir / 'curves.png'}{pictures} (all in TensorBoard: tensorboard --logdir {run_dir})")
     return 0

@@ -14,7 +14,7 @@ SHOWN = "_cifarlab_shown"
 def show_once(figure) -> None:
     """In a Jupyter kernel: display `figure` now, and not again as the cell's value. Elsewhere:
     nothing."""
-    from cifarlab.train.progress import in_notebook
+    from cifarlab.training.progress import in_notebook
 
     if not in_notebook():
         return

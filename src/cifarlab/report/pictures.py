@@ -90,7 +90,7 @@ def tiles_figure(tiles: np.ndarray, title: str):
 def saliency(model: str, learner, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """|d logit(label) / d input| of each image, its largest channel: (N, 32, 32)."""
     if model == "numpy-mlp":
-        from cifarlab.train.numpy_learner import build_numpy_mlp
+        from cifarlab.training.numpy_learner import build_numpy_mlp
 
         network = build_numpy_mlp(learner.cfg, n_out=learner.classes, input_grad=True)  # the same net, with dL/dx
         network.load({**learner.model.parameters(), **learner.model.buffers()})
@@ -135,9 +135,9 @@ def write_pictures(run_dir: Path, model: str, learner, raw_test_images: np.ndarr
                    test_labels: np.ndarray, classes, per_class: int = 2) -> list[Path]:
     """first_layer.png, for fastnet first_filters.png, and saliency.png (`per_class` test images
     of each class) in run_dir, and the same pictures in its TensorBoard log."""
-    from cifarlab.report.confusion import png_bytes
-    from cifarlab.train.run_logs import add_pictures
-    from cifarlab.train.rundir import atomic_write_bytes
+    from cifarlab.rundir.analysis import png_bytes
+    from cifarlab.rundir.logs import add_pictures
+    from cifarlab.rundir.files import atomic_write_bytes
 
     tiles, what = first_layer_tiles(model, learner)
     chosen = np.concatenate([np.flatnonzero(test_labels == c)[:per_class] for c in range(len(classes))])
@@ -161,11 +161,13 @@ def draw_run(run_dir: Path, data: str | None = None, device: str = "auto", threa
     """Reload the run in run_dir and write its first_layer.png and saliency.png (the test images
     prepared as its training images were; `data`: the source, default the run's own)."""
     from cifarlab.data.store import load_cifar10
-    from cifarlab.train.run import prepare_for
-    from cifarlab.train.saved_run import reload_learner
+    from cifarlab.training.run import prepare_for
+    from cifarlab.inference.reload import reload_learner
+    from cifarlab.process.settings import torch_threads
 
-    model, cfg, record, learner, _ = reload_learner(run_dir, device, threads)
-    raw = load_cifar10(data or record["data_source"], progress=False)  # read once: raw and prepared
-    prepared = prepare_for(model, cfg, raw)
-    return write_pictures(run_dir, model, learner, raw.test_images, prepared.test.x, prepared.test.y,
-                          prepared.classes)
+    with torch_threads(threads):
+        model, cfg, record, learner, _ = reload_learner(run_dir, device, threads)
+        raw = load_cifar10(data or record["data_source"], progress=False)  # read once: raw and prepared
+        prepared = prepare_for(model, cfg, raw)
+        return write_pictures(run_dir, model, learner, raw.test_images, prepared.test.x, prepared.test.y,
+                              prepared.classes)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from cifarlab.report.spread import batch_accuracies, batch_distribution_sentence, spread_table, verdict
 from cifarlab.report.study import INDEPENDENT_CHECKS, STUDY_NOTES, STUDY_TABLES
-from cifarlab.train.configs import config_from_dict
-from cifarlab.train.resolve import resolve
-from cifarlab.train.rundir import atomic_write_bytes, read_history, read_json
-from cifarlab.train.runtime import Runtime
+from cifarlab.training.configs import config_from_dict
+from cifarlab.training.resolve import resolve
+from cifarlab.rundir.files import atomic_write_bytes, read_history, read_json
+from cifarlab.training.runtime import Runtime
 
 PARTS = (1, 2, 3, 4)
 STUDY_BATCH = 200  # the study measured Table 1's test accuracy on one batch of 200 test images
@@ -52,7 +52,7 @@ class Budget:
 
 def run_or_reuse(model: str, cfg, run_dir: Path, data: str | None, log, runtime: Runtime | None = None) -> dict:
     """Train unless run_dir already finished this exact config (and precision)."""
-    from cifarlab.train.run import train_run
+    from cifarlab.training.run import train_run
 
     if (run_dir / "metrics.json").exists() and (run_dir / "config.json").exists():
         record = read_json(run_dir / "config.json")
@@ -92,8 +92,8 @@ def seeded_table(title: str, results: list[tuple[Path, dict]], command: str) -> 
 
 
 def seeds_figure(results: list[tuple[Path, dict]], out_dir: Path, name: str, caption: str) -> str:
-    from cifarlab.train.plots import plot_histories
-    from cifarlab.train.run_logs import StepLog
+    from cifarlab.rundir.curves import plot_histories
+    from cifarlab.rundir.logs import StepLog
 
     labels = {f"seed {run_dir.name.rsplit('seed', 1)[1]}": run_dir for run_dir, _ in results}
     plot_histories({label: read_history(run_dir) for label, run_dir in labels.items()}, out_dir / name,
@@ -105,7 +105,7 @@ def study_batch_sentence(results: list[tuple[Path, dict]], data: str | None) -> 
     """Table 1 measured the study's way: accuracy on each disjoint 200-image test batch."""
     import numpy as np
 
-    from cifarlab.train.saved_run import test_predictions
+    from cifarlab.inference.reload import test_predictions
 
     accuracies, prepared = [], None
     for run_dir, _ in results:  # one training split, so one pipeline, for every seed
@@ -118,8 +118,8 @@ def study_batch_sentence(results: list[tuple[Path, dict]], data: str | None) -> 
 
 def confusion_section(run_dir: Path, data: str | None, out_dir: Path, name: str) -> list[str]:
     """Where a run goes wrong: its per-class accuracy and confusion matrix on the test set."""
-    from cifarlab.report.confusion import confusion_matrix, per_class_table, plot_confusion
-    from cifarlab.train.saved_run import test_predictions
+    from cifarlab.rundir.analysis import confusion_matrix, per_class_table, plot_confusion
+    from cifarlab.inference.reload import test_predictions
 
     probabilities, labels, prepared = test_predictions(run_dir, data)
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(prepared.classes))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.resolve import coerce_option, resolve
+from cifarlab.training.resolve import coerce_option, resolve
 
 SAMPLERS = ("grid", "tpe")
 PRUNERS = ("none", "median")

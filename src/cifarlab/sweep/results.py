@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.rundir.files import atomic_write_bytes
 
 METRICS = ("test_accuracy", "test_loss", "train_accuracy", "train_loss")
 

@@ -6,7 +6,7 @@ training images, scaled by 1/sqrt(eigenvalue), and their negatives) -> GELU -> t
 256 -> global max-pool -> linear -> x 1/9. 32x32 input: 31 -> 15 -> 7 -> 3 -> 1.
 
 What makes it train in few epochs, besides the whitening: batch norms whose scale is fixed
-at 1 (only the shift learns, at a larger learning rate: see train/fastnet/recipe.py), convs that
+at 1 (only the shift learns, at a larger learning rate: see training/fastnet/recipe.py), convs that
 start as identity maps on their first channels (an implicit residual path), and small
 output logits (the 1/9) that let the recipe use a large learning rate.
 """

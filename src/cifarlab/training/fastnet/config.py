@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from cifarlab.train.configs import SCHEDULES, TorchTrainConfig, TrainConfig, option
+from cifarlab.training.configs import SCHEDULES, TorchTrainConfig, TrainConfig, option
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class FastNetConfig(TorchTrainConfig):
 # ahead of 1000 on an AMD EPYC with AVX512-BF16 (bf16), 1-6 % ahead of 125, 500 and 1000 on an
 # AMD EPYC without AVX512 (fp32). The evaluation batch changes only the speed, and which size
 # is fastest differs by CPU, so it is timed on the machine that runs (eval_batch_size 0,
-# train/batch_timing.py). bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
+# training/batch_timing.py). bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
 # with native bf16 at no measured cost in accuracy; without it bf16 is emulated (30 steps of
 # cpu85 took over 20 minutes on an AMD EPYC without AVX512), so the presets ask for --precision
 # auto, which picks bf16 only where the CPU computes it natively. Evaluated once, at the end,

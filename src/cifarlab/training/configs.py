@@ -1,5 +1,5 @@
 """One frozen dataclass per trainable model, holding the study's defaults: what a run *is*
-(fastnet's lives beside its recipe, in train/fastnet/config.py).
+(fastnet's lives beside its recipe, in training/fastnet/config.py).
 
 Where a run executes (device, threads, processes, precision, compile) is not here but in
 `runtime.Runtime`, decided on the machine that runs the command. The CLI options are

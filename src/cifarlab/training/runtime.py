@@ -15,7 +15,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from cifarlab.train.configs import option
+from cifarlab.errors import CifarlabError
+from cifarlab.training.configs import option
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -37,7 +38,7 @@ class Runtime:
                                   "are slow)")
     reuse_memory: bool = option(True, "on a CPU under glibc, keep the memory a step frees for the next step "
                                       "instead of returning it to the OS and faulting it in again "
-                                      "(train/memory_reuse.py: 0.91x the step time on an Intel Xeon)")
+                                      "(process/memory_reuse.py: 0.91x the step time on an Intel Xeon)")
 
     def __post_init__(self):
         if self.threads < 0:
@@ -124,9 +125,12 @@ def for_reloading(saved: Runtime, **chosen) -> Runtime:
     return dataclasses.replace(runtime, precision=auto_as_saved("cuda" if on_cuda else "cpu"))
 
 
-def apply_threads(threads: int) -> None:
-    """Set torch's CPU threads once per process (0: leave torch's default). Called by the CLI."""
-    if threads:
-        import torch
+def pick_device(name: str) -> str:
+    """'auto', 'cpu' or 'cuda' -> the device type to use."""
+    import torch
 
-        torch.set_num_threads(threads)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CifarlabError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu")
+    return name

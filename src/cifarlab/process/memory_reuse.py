@@ -11,13 +11,14 @@ in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memo
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
 malloc parameters, so a training run on a CPU sets them for its own length (`freed_memory_kept`,
-train/run.py), not the library on import: a notebook that trains once does not keep a run's
+training/run.py), not the library on import: a notebook that trains once does not keep a run's
 memory, nor the setting, afterwards.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 from contextlib import contextmanager
 
@@ -50,16 +51,31 @@ def keep_freed_memory() -> bool:
     return libc is not None and bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
 
 
+def starting_values() -> tuple[int, int]:
+    """(mmap_max, trim_threshold) as this process was started with them: from GLIBC_TUNABLES
+    (or glibc's older MALLOC_MMAP_MAX_ / MALLOC_TRIM_THRESHOLD_), else glibc's defaults."""
+    tunables = dict(item.split("=", 1) for item in os.environ.get("GLIBC_TUNABLES", "").split(":") if "=" in item)
+    mmap_max = tunables.get("glibc.malloc.mmap_max", os.environ.get("MALLOC_MMAP_MAX_", str(DEFAULT_MMAP_MAX)))
+    trim = tunables.get("glibc.malloc.trim_threshold",
+                        os.environ.get("MALLOC_TRIM_THRESHOLD_", str(DEFAULT_TRIM_THRESHOLD)))
+    try:
+        return min(int(mmap_max, 0), NEVER_TRIM), min(int(trim, 0), NEVER_TRIM)  # mallopt takes an int
+    except ValueError:  # not a number glibc would take either: it keeps its defaults
+        return DEFAULT_MMAP_MAX, DEFAULT_TRIM_THRESHOLD
+
+
 def give_back_freed_memory() -> bool:
-    """Undo `keep_freed_memory`: glibc's default limits again, and the heap's free memory handed
-    back to the kernel now. (One difference stays: once set by hand, glibc stops adapting its
-    mmap threshold to the blocks freed.) Returns whether it did (False where not glibc)."""
+    """Undo `keep_freed_memory`: the limits this process started with again (`starting_values`)
+    and, unless those keep memory too, the heap's free memory handed back to the kernel now. (One
+    difference stays: once set by hand, glibc stops adapting its mmap threshold to the blocks
+    freed.) Returns whether it did (False where not glibc)."""
     libc = _glibc()
     if libc is None:
         return False
-    restored = bool(libc.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)) and bool(libc.mallopt(M_TRIM_THRESHOLD,
-                                                                                    DEFAULT_TRIM_THRESHOLD))
-    libc.malloc_trim(0)
+    mmap_max, trim_threshold = starting_values()
+    restored = bool(libc.mallopt(M_MMAP_MAX, mmap_max)) and bool(libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
+    if trim_threshold < NEVER_TRIM:
+        libc.malloc_trim(0)
     return restored
 
 

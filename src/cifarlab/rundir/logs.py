@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cifarlab.train.rundir import atomic_write_bytes, read_json
+from cifarlab.rundir.files import atomic_write_bytes, read_json
 
 STEPS_FILE = "steps.csv"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import parse_int_list
-from cifarlab.train.registry import get_model
+from cifarlab.training.configs import parse_int_list
+from cifarlab.training.registry import get_model
 
 # where a saved run ran is not what it is: a config.json brings its recipe and its precision
 NOT_CARRIED_OVER = ("device", "threads", "distributed")
@@ -51,7 +51,7 @@ def resolve(model: str, options: dict | None = None, preset: str | None = None,
         config = entry.config_cls(**{k: v for k, v in values.items() if k not in runtime_fields})
         if not entry.takes_runtime:
             return Resolved(config, None)
-        from cifarlab.train.runtime import Runtime
+        from cifarlab.training.runtime import Runtime
 
         where = {k: v for k, v in values.items() if k in runtime_fields}
         return Resolved(config, Runtime(**{**entry.runtime_defaults, **where}))
@@ -75,7 +75,7 @@ def _without_replaced_budget(values: dict, layer: dict) -> dict:
 
 
 def _runtime_fields() -> tuple[str, ...]:
-    from cifarlab.train.runtime import RUNTIME_FIELDS
+    from cifarlab.training.runtime import RUNTIME_FIELDS
 
     return RUNTIME_FIELDS
 
@@ -86,7 +86,7 @@ def option_types(model: str) -> dict:
     entry = get_model(model)
     classes = [entry.config_cls]
     if entry.takes_runtime:
-        from cifarlab.train.runtime import Runtime
+        from cifarlab.training.runtime import Runtime
 
         classes.append(Runtime)
     hints = {}

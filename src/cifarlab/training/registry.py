@@ -64,14 +64,14 @@ def seeded(seed: int, build: Callable):
 
 
 def _numpy_mlp(cfg, data: DataShape, runtime=None):
-    from cifarlab.train.numpy_learner import NumpyLearner
+    from cifarlab.training.numpy_learner import NumpyLearner
 
     return NumpyLearner(cfg, data.classes)
 
 
 def _torch_mlp(cfg, data: DataShape, runtime):
     from cifarlab.torch_nn.mlp import MLP
-    from cifarlab.train.torch_learner import TorchLearner
+    from cifarlab.training.torch_learner import TorchLearner
 
     model = seeded(cfg.seed, lambda: MLP(3072, cfg.hidden, data.classes, activation=cfg.activation,
                                          neg_slope=cfg.neg_slope, batch_norm=cfg.batch_norm, dropout=cfg.dropout,
@@ -81,7 +81,7 @@ def _torch_mlp(cfg, data: DataShape, runtime):
 
 def _convnet(cfg, data: DataShape, runtime):
     from cifarlab.torch_nn.convnet import ConvNet
-    from cifarlab.train.torch_learner import TorchLearner
+    from cifarlab.training.torch_learner import TorchLearner
 
     model = seeded(cfg.seed, lambda: ConvNet(data.classes, cfg.batch_norm))
     return TorchLearner(model, cfg, runtime, channels_last=cfg.channels_last)
@@ -89,15 +89,15 @@ def _convnet(cfg, data: DataShape, runtime):
 
 def _fastnet(cfg, data: DataShape, runtime):
     from cifarlab.torch_nn.fastnet import FastNet
-    from cifarlab.train.fastnet.recipe import FastNetLearner
+    from cifarlab.training.fastnet.recipe import FastNetLearner
 
     model = seeded(cfg.seed, lambda: FastNet(data.classes, cfg.widths, cfg.activation))
     return FastNetLearner(model, cfg, runtime, data.train_size)
 
 
 def model_registry() -> dict[str, ModelEntry]:
-    from cifarlab.train.configs import ConvNetConfig, NumpyMLPConfig, TorchMLPConfig
-    from cifarlab.train.fastnet.config import PRESETS, FastNetConfig
+    from cifarlab.training.configs import ConvNetConfig, NumpyMLPConfig, TorchMLPConfig
+    from cifarlab.training.fastnet.config import PRESETS, FastNetConfig
 
     return {
         "numpy-mlp": ModelEntry(NumpyMLPConfig, "numpy", "flat", _numpy_mlp,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cifarlab.train.runtime import cpu_model_and_generation
+from cifarlab.training.runtime import cpu_model_and_generation
 
 CANDIDATES = (100, 250, 500, 1000)
 TIMINGS_FILE = "eval-batch-timings.json"
@@ -72,7 +72,7 @@ def time_eval_batches(learner, x: np.ndarray, candidates=CANDIDATES) -> dict[int
 def choose_eval_batch(learner, x: np.ndarray, cache_dir: Path) -> EvalBatchChoice:
     """The fastest candidate for this learner, from the cache file in `cache_dir` or timed now
     and added to it."""
-    from cifarlab.train.rundir import atomic_write_json
+    from cifarlab.rundir.files import atomic_write_json
 
     path, key = cache_dir / TIMINGS_FILE, timing_key(learner)
     try:

@@ -12,12 +12,13 @@ import numpy as np
 from cifarlab.data.preprocess import Normalization
 from cifarlab.data.store import load_cifar10
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import config_from_dict
-from cifarlab.train.loop import evaluate_splits, train_eval_indices
-from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.run import load_prepared, prepare_for
-from cifarlab.train.runtime import Runtime, auto_as_saved, for_reloading, runtime_from_dict
-from cifarlab.train.rundir import read_json
+from cifarlab.process.settings import torch_threads
+from cifarlab.training.configs import config_from_dict
+from cifarlab.training.loop import evaluate_splits, train_eval_indices
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.training.run import load_prepared, prepare_for
+from cifarlab.training.runtime import Runtime, auto_as_saved, for_reloading, runtime_from_dict
+from cifarlab.rundir.files import read_json
 
 # Re-measured on another device or precision, a run's accuracy moves by float rounding only:
 # a few predictions near a tie flip. More than this is a real difference.
@@ -86,9 +87,10 @@ def predict_images(run_dir: Path, images: np.ndarray, device: str = "auto", thre
     prepared as the run's training images were."""
     from cifarlab.data.preprocess import model_inputs
 
-    model, _, record, learner, _ = reload_learner(run_dir, device, threads)
-    inputs = model_inputs(images, saved_normalization(run_dir, record), get_model(model).layout)
-    return model, record["classes"], learner.probabilities(inputs)
+    with torch_threads(threads):  # --threads for this call only
+        model, _, record, learner, _ = reload_learner(run_dir, device, threads)
+        inputs = model_inputs(images, saved_normalization(run_dir, record), get_model(model).layout)
+        return model, record["classes"], learner.probabilities(inputs)
 
 
 @dataclass(frozen=True)
@@ -112,19 +114,20 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
                  progress: bool = True, analyse: bool = False) -> Evaluation:
     """Reload the saved weights and measure test, train-sample (and validation) metrics again;
     with `analyse`, also every test image's class probabilities."""
-    model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
-    source = data or record["data_source"]
-    raw = load_cifar10(source, progress=progress)
-    prepared = prepare_for(model, cfg, raw)
-    started = time.perf_counter()
-    sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
-    metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
-               for kind, value in zip(("accuracy", "loss"), pair)}
-    metrics["eval_seconds"] = time.perf_counter() - started
-    probabilities = learner.probabilities(prepared.test.x) if analyse else None
-    return Evaluation(metrics, where(saved_runtime(record)), evaluated_on, tuple(prepared.classes),
-                      prepared.test.y, probabilities, source, model, learner, prepared.test.x,
-                      raw.test_images)
+    with torch_threads(threads):  # --threads for this call only
+        model, cfg, record, learner, evaluated_on = reload_learner(run_dir, device, threads)
+        source = data or record["data_source"]
+        raw = load_cifar10(source, progress=progress)
+        prepared = prepare_for(model, cfg, raw)
+        started = time.perf_counter()
+        sample = train_eval_indices(len(prepared.train.y), cfg.train_eval_size, cfg.seed)
+        metrics = {f"{split}_{kind}": value for split, pair in evaluate_splits(learner, prepared, sample).items()
+                   for kind, value in zip(("accuracy", "loss"), pair)}
+        metrics["eval_seconds"] = time.perf_counter() - started
+        probabilities = learner.probabilities(prepared.test.x) if analyse else None
+        return Evaluation(metrics, where(saved_runtime(record)), evaluated_on, tuple(prepared.classes),
+                          prepared.test.y, probabilities, source, model, learner, prepared.test.x,
+                          raw.test_images)
 
 
 def test_predictions(run_dir: Path, data: str | None = None, prepared=None):

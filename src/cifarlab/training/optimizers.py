@@ -17,7 +17,7 @@ from cifarlab.errors import CifarlabError
 @dataclass(frozen=True, eq=False)  # eq=False: compared by identity, as the learner looks its groups up
 class ParamGroup:
     """Parameters that learn at `lr_scale` x the scheduled learning rate with `wd_scale` x the
-    weight decay; `muon`: their steps are Muon's (train/muon.py), not SGD's."""
+    weight decay; `muon`: their steps are Muon's (training/muon.py), not SGD's."""
 
     params: list[torch.nn.Parameter]
     lr_scale: float = 1.0

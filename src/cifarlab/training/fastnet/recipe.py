@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cifarlab.data.augment import colour_jitter, flip_and_crop, mirror_half, random_crop
-from cifarlab.train.configs import steps_per_epoch
-from cifarlab.train.fastnet.config import FastNetConfig
-from cifarlab.train.fastnet.lookahead import Lookahead
-from cifarlab.train.optimizers import ParamGroup
-from cifarlab.train.runtime import Runtime
-from cifarlab.train.torch_learner import TorchLearner
+from cifarlab.training.configs import steps_per_epoch
+from cifarlab.training.fastnet.config import FastNetConfig
+from cifarlab.training.fastnet.lookahead import Lookahead
+from cifarlab.training.optimizers import ParamGroup
+from cifarlab.training.runtime import Runtime
+from cifarlab.training.torch_learner import TorchLearner
 
 
 class FastNetLearner(TorchLearner):
@@ -72,7 +72,7 @@ class FastNetLearner(TorchLearner):
     def build_optimizer(self, groups: list[ParamGroup]) -> torch.optim.Optimizer:
         if self.cfg.optimizer != "muon":
             return super().build_optimizer(groups)
-        from cifarlab.train.muon import MuonWithSGD
+        from cifarlab.training.muon import MuonWithSGD
 
         cfg = self.cfg
         return MuonWithSGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,

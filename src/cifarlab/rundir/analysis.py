@@ -1,5 +1,7 @@
 """Where a classifier goes wrong: per-class accuracy, the confusion matrix, and the test
-images it is most confidently wrong about. Pure functions of predictions, plus figures."""
+images it is most confidently wrong about. Pure functions of predictions, the figures, and
+`write_test_analysis`, which every finished run and `cifarlab evaluate` use to put them into
+the run directory and its TensorBoard log."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.train.rundir import atomic_write_bytes
+from cifarlab.rundir.files import atomic_write_bytes
+from cifarlab.rundir.logs import add_pictures
+
+MISTAKES_SHOWN = 24  # at the end of a run: three rows of eight
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -84,19 +89,41 @@ def confusion_png(matrix: np.ndarray, class_names, title: str = "") -> bytes:
 def mistakes_png(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, indices: np.ndarray,
                  class_names, columns: int = 8) -> bytes:
     """A grid of test images (uint8 (N, 32, 32, 3)), each titled with its true and predicted
-    class and the predicted probability."""
+    class and the predicted probability. The images are laid out in one array and drawn as one
+    image (a subplot each took three times as long: this is drawn at the end of every run)."""
     from matplotlib.figure import Figure
 
     rows = max(1, -(-len(indices) // columns))
+    size, gap, title = images.shape[1], 4, 14  # pixels of the montage: image, gap, room for the title
+    cell_w, cell_h = size + gap, size + title
+    montage = np.full((rows * cell_h, columns * cell_w, 3), 255, np.uint8)
     figure = Figure(figsize=(1.6 * columns, 2.1 * rows))
-    axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
-    for axis in axes:
-        axis.axis("off")
-    for axis, index in zip(axes, indices):
+    axis = figure.add_axes((0, 0, 1, 0.92))
+    axis.axis("off")
+    for place, index in enumerate(indices):
+        top, left = (place // columns) * cell_h + title, (place % columns) * cell_w + gap // 2
+        montage[top:top + size, left:left + size] = images[index]
         predicted = int(probabilities[index].argmax())
-        axis.imshow(images[index], interpolation="nearest")
-        axis.set_title(f"true {class_names[labels[index]]}\npred {class_names[predicted]} "
-                       f"{probabilities[index, predicted]:.0%}", fontsize=7)
+        axis.text(left + size / 2, top - 1, f"true {class_names[labels[index]]}\npred {class_names[predicted]} "
+                  f"{probabilities[index, predicted]:.0%}", ha="center", va="bottom", fontsize=7)
+    axis.imshow(montage, interpolation="nearest", aspect="auto")
     figure.suptitle(f"The {len(indices)} most confident mistakes on the test set", fontsize=10)
-    figure.tight_layout()
     return png_bytes(figure)
+
+
+def write_test_analysis(run_dir: Path, probabilities: np.ndarray, labels: np.ndarray, images: np.ndarray,
+                        class_names, mistakes: int = MISTAKES_SHOWN, step: int | None = None) -> tuple[np.ndarray, list[Path]]:
+    """From the test set's class probabilities (N, classes), its labels and its uint8 images:
+    per_class.csv, confusion_matrix.png and (`mistakes` > 0) misclassified.png, the `mistakes`
+    most confident mistakes, in run_dir; the two pictures also in its TensorBoard log at `step`
+    (default: the run's last), drawn once for both. Returns the confusion matrix and the paths."""
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(class_names))
+    write_per_class_csv(run_dir / "per_class.csv", matrix, class_names)
+    pictures = {"confusion_matrix": confusion_png(matrix, class_names)}
+    if mistakes:
+        worst = most_confident_mistakes(probabilities, labels, mistakes)
+        pictures["misclassified"] = mistakes_png(images, labels, probabilities, worst, class_names)
+    for name, png in pictures.items():
+        atomic_write_bytes(run_dir / f"{name}.png", png)
+    add_pictures(run_dir, pictures, step)
+    return matrix, [run_dir / "per_class.csv", *(run_dir / f"{name}.png" for name in pictures)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from cifarlab.train.optimizers import ParamGroup, torch_groups
+from cifarlab.training.optimizers import ParamGroup, torch_groups
 
 QUINTIC = (3.4445, -4.7750, 2.0315)  # Newton-Schulz coefficients published with Muon
 

@@ -8,39 +8,24 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cifarlab import __version__
+from cifarlab._version import __version__
 from cifarlab.data.batches import check_batch_size
 from cifarlab.data.preprocess import Normalization, PreparedData, prepare
 from cifarlab.data.sources import CifarData
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
-from cifarlab.train.configs import config_to_dict, resolve_steps
-from cifarlab.train.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
-from cifarlab.train.loop import best_path, fit
-from cifarlab.train.memory_reuse import freed_memory_kept
-from cifarlab.train.plots import plot_histories
-from cifarlab.train.registry import DataShape, get_model
-from cifarlab.train.run_logs import StepLog
-from cifarlab.train.runtime import Runtime, native_bf16, resolved_precision
-from cifarlab.train.rundir import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
+from cifarlab.training.configs import config_to_dict, resolve_steps
+from cifarlab.process.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
+from cifarlab.process.settings import run_settings
+from cifarlab.training.loop import best_path, fit
+from cifarlab.rundir.analysis import write_test_analysis
+from cifarlab.rundir.curves import plot_histories
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.rundir.logs import StepLog
+from cifarlab.training.runtime import Runtime, native_bf16, pick_device, resolved_precision
+from cifarlab.rundir.files import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
 
 SPLITS = ("test", "train", "val")
-
-
-def seed_everything(seed: int, with_torch: bool = True) -> None:
-    """One seed drives Python's, NumPy's and (`with_torch`: for torch models) torch's global
-    generators (dropout masks draw from torch's; models and augmentation get their own seeded
-    generators). The NumPy engine does not load torch at all: it would cost ~200 MB."""
-    import random
-
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    if with_torch:
-        import torch
-
-        torch.manual_seed(seed)
 
 
 def load_prepared(model: str, cfg, data: str | None, progress: bool = True) -> tuple[PreparedData, Path]:
@@ -123,20 +108,33 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
 
 
 def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: Runtime | None = None,
-              resume: bool = False, progress: bool = True, announce: bool = False, on_evaluation=None) -> dict:
+              resume: bool = False, progress: bool = True, announce: bool = False, on_evaluation=None,
+              pictures: bool = True) -> dict:
     """Train `model` with `cfg` on `runtime` (default: the model's) into `run_dir`; returns the
-    final metrics. `progress`: show progress; `announce`: print the resolved config first.
+    final metrics. `progress`: show progress; `announce`: print the resolved config first;
+    `pictures`: end with the test set's confusion matrix and most confident mistakes (PNG files
+    and TensorBoard images, rundir/analysis.py).
     Every check runs before the run directory is made, and a run that fails before its first
     checkpoint leaves no directory behind."""
     entry = get_model(model)
     if runtime is None and entry.takes_runtime:
-        from cifarlab.train.resolve import resolve
+        from cifarlab.training.resolve import resolve
 
         runtime = resolve(model).runtime
     check_run_dir(run_dir, resume)
     import_in_background(FOR_EVERY_RUN + (FOR_TORCH_RUNS if entry.takes_runtime else ()))
-    seed_everything(cfg.seed, with_torch=entry.takes_runtime)
-    prepared, source = load_prepared(model, cfg, data, progress)
+    on_cpu = runtime is not None and pick_device(runtime.device) == "cpu"
+    with run_settings(cfg.seed, threads=runtime.threads if runtime else 0, with_torch=entry.takes_runtime,
+                      keep_freed_memory=on_cpu and runtime.reuse_memory):
+        return _run(model, entry, cfg, run_dir, data, runtime, resume, progress, announce, on_evaluation, pictures)
+
+
+def _run(model, entry, cfg, run_dir: Path, data, runtime, resume: bool, progress: bool, announce: bool,
+         on_evaluation, pictures: bool) -> dict:
+    """train_run's work, inside the run's process settings."""
+    source = resolve_source(data, progress=progress)
+    raw = load_cifar10(source, progress=progress)
+    prepared = prepare_for(model, cfg, raw)
     cfg = resolve_steps(cfg, len(prepared.train.y))
     check_batch_size(cfg.batch_size, len(prepared.train.y))
     learner = entry.make_learner(cfg, DataShape(len(prepared.classes), len(prepared.train.y)), runtime)
@@ -154,20 +152,21 @@ def train_run(model: str, cfg, run_dir: Path, data: str | None = None, runtime: 
     if resume:  # the record as first written, with the config as now resolved (--steps may extend it)
         record = {**read_json(run_dir / "config.json"), "config": record["config"]}
     fresh = not run_dir.exists() or not any(run_dir.iterdir())
-    with freed_memory_kept(runtime is not None and runtime.device == "cpu" and runtime.reuse_memory):
-        choice = learner.settle_eval_batch(prepared.test.x) if entry.takes_runtime else None
-        if choice and announce and learner.is_main:
-            print(choice.describe())
-        try:
-            metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress,
-                                       on_evaluation)
-        except BaseException as exc:
-            learner.close(finished=False)
-            if fresh and learner.is_main and not (run_dir / learner.weights_name).exists():
-                shutil.rmtree(run_dir, ignore_errors=True)
-                if isinstance(exc, CifarlabError):
-                    raise CifarlabError(f"{exc} ({run_dir} removed: it held no checkpoint)") from None
-            raise
+    choice = learner.settle_eval_batch(prepared.test.x) if entry.takes_runtime else None
+    if choice and announce and learner.is_main:
+        print(choice.describe())
+    try:
+        metrics = _train_and_write(model, cfg, learner, prepared, record, run_dir, resume, progress, on_evaluation)
+        if pictures and learner.is_main:
+            write_test_analysis(run_dir, learner.probabilities(prepared.test.x), prepared.test.y, raw.test_images,
+                                prepared.classes, step=metrics["stopped_at"])
+    except BaseException as exc:
+        learner.close(finished=False)
+        if fresh and learner.is_main and not (run_dir / learner.weights_name).exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if isinstance(exc, CifarlabError):
+                raise CifarlabError(f"{exc} ({run_dir} removed: it held no checkpoint)") from None
+        raise
     learner.close(finished=True)
     return metrics
 

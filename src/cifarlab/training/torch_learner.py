@@ -23,19 +23,10 @@ from cifarlab.data.augment import flip_and_crop
 from cifarlab.data.batches import chunks
 from cifarlab.data.transfer import DeviceRows
 from cifarlab.errors import CifarlabError
-from cifarlab.train import distributed
-from cifarlab.train.optimizers import ParamGroup, build_optimizer
-from cifarlab.train.runtime import Runtime, resolved_precision
-from cifarlab.train.rundir import WEIGHTS, atomic_write_bytes
-
-
-def pick_device(name: str) -> str:
-    """'auto', 'cpu' or 'cuda' -> the device type to use."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise CifarlabError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu")
-    return name
+from cifarlab.training import distributed
+from cifarlab.training.optimizers import ParamGroup, build_optimizer
+from cifarlab.training.runtime import Runtime, pick_device, resolved_precision
+from cifarlab.rundir.files import WEIGHTS, atomic_write_bytes
 
 
 def autocast_dtype(precision: str, device_type: str):
@@ -214,12 +205,12 @@ class TorchLearner:
 
     def settle_eval_batch(self, x: np.ndarray):
         """With --eval-batch-size 0: the fastest size on this machine, timed on images `x` once
-        and remembered in the cache directory (train/batch_timing.py). Returns the choice, or None
+        and remembered in the cache directory (training/batch_timing.py). Returns the choice, or None
         when the size was given."""
         if self.eval_batch_size:
             return None
         from cifarlab.data.store import cifarlab_home
-        from cifarlab.train.batch_timing import choose_eval_batch
+        from cifarlab.training.batch_timing import choose_eval_batch
 
         choice = choose_eval_batch(self, x, cifarlab_home())
         self.eval_batch_size = choice.size
