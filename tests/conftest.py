@@ -1,4 +1,8 @@
-"""Shared fixtures: tiny data sets written in each supported form, an isolated cache."""
+"""Shared fixtures: tiny data sets written in each supported form, an isolated cache.
+
+Tests whose subject is not what a run shows at its end train with --no-pictures (each run's
+confusion matrix and mistakes cost about half a second); the CLI, API, sweep and notebook tests
+keep the default, and test_cli_train_torch.py reads the pictures back."""
 
 from __future__ import annotations
 

@@ -12,11 +12,11 @@ pytest.importorskip("onnxruntime", reason="the export extra is not installed (pi
 
 RUNS = {
     "mlp": ["mlp", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "0", "--batch-norm",
-            "torch", "--quiet"],
+            "torch", "--quiet", "--no-pictures"],
     "convnet": ["convnet", "--steps", "4", "--batch-size", "8", "--eval-every", "0", "--train-eval-size", "50",
-                "--quiet"],
+                "--quiet", "--no-pictures"],
     "fastnet": ["fastnet", "--widths", "8,16,16", "--steps", "4", "--batch-size", "50", "--eval-every", "0",
-                "--device", "cpu", "--quiet"],
+                "--device", "cpu", "--quiet", "--no-pictures"],
 }
 
 
@@ -43,7 +43,7 @@ def test_an_onnx_model_predicts_as_cifarlab_does(model, learnable_folder, tmp_pa
 def test_the_numpy_engine_and_a_missing_extra_are_one_line_errors(learnable_folder, tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     assert main(["train", "numpy-mlp", "--data", str(learnable_folder), "--out", str(run), "--hidden", "8",
-                 "--steps", "4", "--batch-size", "20", "--eval-every", "0", "--quiet"]) == 0
+                 "--steps", "4", "--batch-size", "20", "--eval-every", "0", "--quiet", "--no-pictures"]) == 0
     capsys.readouterr()
     assert main(["export", str(run), "--onnx", str(tmp_path / "m.onnx")]) == 2
     assert "ONNX export is for the torch models" in capsys.readouterr().err

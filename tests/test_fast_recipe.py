@@ -79,7 +79,7 @@ def test_whitening_bias_learns_for_the_first_epochs_only():
 
 TINY = ["--widths", "8,16,16", "--epochs", "3", "--batch-size", "50", "--eval-every", "4", "--warmup-steps", "2",
         "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--whiten-bias-epochs", "1", "--lookahead-epochs",
-        "1", "--quiet"]
+        "1", "--quiet", "--no-pictures"]
 
 
 def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder, tmp_path, kill_after_evaluations):
@@ -89,7 +89,7 @@ def test_killed_fastnet_run_resumes_to_the_uninterrupted_result(learnable_folder
     arm(4)  # dies at step 16: resumes from step 12, with the lookahead average begun (step 10) and the bias frozen
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "killed"), *TINY]) == 130
     disarm()
-    assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    assert main(["train", "fastnet", "--resume", str(tmp_path / "killed"), "--quiet", "--no-pictures"]) == 0
     for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
         np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name),
                                    rtol=1e-6)
@@ -243,6 +243,6 @@ def test_killed_muon_run_with_micro_batches_and_alternating_flips_resumes_exactl
     killed = tmp_path / "killed"
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(killed), *recipe]) == 130
     disarm()
-    assert main(["train", "fastnet", "--resume", str(killed), "--quiet"]) == 0
+    assert main(["train", "fastnet", "--resume", str(killed), "--quiet", "--no-pictures"]) == 0
     for name in ("test_loss.npy", "train_loss.npy", "test_accuracy.npy"):
         np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(killed / name), rtol=1e-6)

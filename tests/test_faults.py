@@ -11,8 +11,8 @@ import pytest
 
 from cifarlab.cli.main import main
 
-NUMPY = ["numpy-mlp", "--hidden", "16", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet"]
-MLP = ["mlp", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet"]
+NUMPY = ["numpy-mlp", "--hidden", "16", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet", "--no-pictures"]
+MLP = ["mlp", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet", "--no-pictures"]
 
 
 def train(arguments, folder, out, *extra):
@@ -52,7 +52,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_the_last_checkpoint(l
     saved = json.loads((run / "metrics.json").read_text())
     # continued to 40 steps where no file may grow past 600 kB: the checkpoint at step 30 cannot be written
     finished = subprocess.run([sys.executable, "-m", "cifarlab", "train", "mlp", "--resume", str(run), "--steps", "40",
-                               "--quiet"], capture_output=True, text=True, preexec_fn=limited_to(600_000))
+                               "--quiet", "--no-pictures"], capture_output=True, text=True, preexec_fn=limited_to(600_000))
     assert finished.returncode == 2, finished.stderr
     assert finished.stderr.count("\n") == 1 and f"cannot write {run / 'checkpoint.pt'}" in finished.stderr
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")]  # no half-written file left

@@ -27,7 +27,7 @@ CURVES = ("test_loss.npy", "train_loss.npy", "test_accuracy.npy")
 
 
 def command(model, folder, out, *extra):
-    return ["train", RUNS[model][0], "--data", str(folder), "--out", str(out), *RUNS[model][1:], "--quiet", *extra]
+    return ["train", RUNS[model][0], "--data", str(folder), "--out", str(out), *RUNS[model][1:], "--quiet", "--no-pictures", *extra]
 
 
 @pytest.mark.parametrize("model", list(RUNS))
@@ -41,7 +41,7 @@ def test_a_run_stopped_by_sigterm_resumes_to_the_uninterrupted_result(model, lea
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"stopped by SIGTERM after step {step + 1} of" in err and "--resume" in err
     signal_during_step(-1)  # no more signals
-    assert main(["train", RUNS[model][0], "--resume", str(tmp_path / "stopped"), "--quiet"]) == 0
+    assert main(["train", RUNS[model][0], "--resume", str(tmp_path / "stopped"), "--quiet", "--no-pictures"]) == 0
     for name in CURVES:
         np.testing.assert_array_equal(np.load(tmp_path / "whole" / name), np.load(tmp_path / "stopped" / name),
                                       err_msg=f"{name}, signal during step {step}")

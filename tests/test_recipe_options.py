@@ -19,7 +19,7 @@ from cifarlab.training.schedules import lr_at
 from cifarlab.training.torch_learner import check_compile
 
 MLP = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10",
-       "--lr", "3e-3", "--train-eval-size", "0", "--quiet"]
+       "--lr", "3e-3", "--train-eval-size", "0", "--quiet", "--no-pictures"]
 
 
 def learner(model: str, **options):
@@ -75,7 +75,7 @@ def test_dropout_masks_follow_the_seed(learnable_folder, tmp_path):
 
 
 def test_numpy_dropout_masks_follow_the_seed(learnable_folder, tmp_path):
-    options = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet",
+    options = ["--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--quiet", "--no-pictures",
                "--dropout", "0.5", "--pipeline", "standardize", "--init", "he", "--lr", "0.05"]
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         assert train("numpy-mlp", learnable_folder, tmp_path / name, *options, "--seed", seed) == 0
@@ -152,7 +152,7 @@ def test_precision_auto_on_a_cpu_is_bf16_only_where_it_is_native(learnable_folde
     run = tmp_path / "run"
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(run), "--widths", "8,8,8",
                  "--steps", "2", "--batch-size", "50", "--eval-every", "0", "--precision", "auto", "--device", "cpu",
-                 "--no-tta", "--train-eval-size", "50", "--quiet"]) == 0  # bf16 may be emulated: keep it short
+                 "--no-tta", "--train-eval-size", "50", "--quiet", "--no-pictures"]) == 0  # bf16 may be emulated: keep it short
     assert f"precision auto: {chosen} on this cpu" in capsys.readouterr().out
     assert json.loads((run / "config.json").read_text())["runtime"]["precision"] == chosen  # what it chose
     assert resolve("fastnet", preset="cpu85").runtime.precision == "auto"  # the CPU presets ask for auto

@@ -8,9 +8,9 @@ import pytest
 from cifarlab.cli.main import main
 
 MLP = ["--pipeline", "standardize", "--hidden", "32", "--steps", "20", "--batch-size", "20", "--eval-every", "10", "--lr", "3e-3",
-       "--train-eval-size", "0", "--quiet"]
+       "--train-eval-size", "0", "--quiet", "--no-pictures"]
 FASTNET = ["--widths", "8,16,16", "--batch-size", "50", "--eval-every", "3", "--warmup-steps", "2",
-           "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--quiet"]
+           "--train-eval-size", "0", "--no-augment", "--lr", "1.0", "--quiet", "--no-pictures"]
 
 
 def train(model, folder, out, *options):
@@ -171,7 +171,7 @@ def test_the_study_models_prepare_their_inputs_the_course_way(learnable_folder, 
 
     from cifarlab.data.store import load_cifar10
 
-    budget = ["--steps", "2", "--batch-size", "50", "--eval-every", "0", "--quiet"]
+    budget = ["--steps", "2", "--batch-size", "50", "--eval-every", "0", "--quiet", "--no-pictures"]
     narrow = ["--widths", "8,16,16"] if model == "fastnet" else []  # the default widths only cost time here
     assert train(model, learnable_folder, tmp_path / "run", *budget, *narrow) == 0
     record = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -214,7 +214,7 @@ def test_a_killed_run_resumes_with_another_thread_count_to_the_same_result(learn
     assert train("mlp", learnable_folder, tmp_path / "killed", *MLP, "--dropout", "0.2") == 130
     disarm()
     assert main(["train", "mlp", "--resume", str(tmp_path / "killed"), "--threads", "1", "--device", "cpu",
-                 "--quiet"]) == 0
+                 "--quiet", "--no-pictures"]) == 0
     for name in ("test_loss.npy", "train_accuracy.npy"):
         np.testing.assert_allclose(np.load(tmp_path / "whole" / name), np.load(tmp_path / "killed" / name), rtol=1e-5)
     assert json.loads((tmp_path / "killed" / "metrics.json").read_text())["step"] == 20

@@ -19,7 +19,7 @@ def train(model, folder, out, *options):
 
 @pytest.fixture
 def mlp_run(learnable_folder, tmp_path):
-    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--quiet") == 0
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--quiet", "--no-pictures") == 0
     return tmp_path / "run"
 
 
@@ -55,11 +55,11 @@ def test_steps_csv_has_one_row_per_step_with_its_loss(mlp_run):
 def test_a_killed_run_resumes_with_one_csv_row_per_step(learnable_folder, tmp_path, kill_after_evaluations):
     arm, disarm = kill_after_evaluations
     arm(2)  # dies at step 20, before its checkpoint: resumes from step 10
-    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--steps", "30", "--quiet") == 130
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--steps", "30", "--quiet", "--no-pictures") == 130
     arm(2)  # the second time, dies at step 30, after the step-20 checkpoint
-    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--quiet"]) == 130
+    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--quiet", "--no-pictures"]) == 130
     disarm()
-    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--quiet", "--no-pictures"]) == 0
     rows = list(csv.DictReader((tmp_path / "run" / "steps.csv").open()))
     assert [int(r["step"]) for r in rows] == list(range(1, 31))
 
@@ -67,18 +67,18 @@ def test_a_killed_run_resumes_with_one_csv_row_per_step(learnable_folder, tmp_pa
 def test_a_config_file_round_trips_through_a_run(learnable_folder, tmp_path, capsys):
     (tmp_path / "my.toml").write_text('hidden = [24, 12]\nlr = 0.004\nbatch_norm = "torch"\nsteps = 20\n'
                                       'eval_every = 10\nbatch_size = 20\npipeline = "standardize"\n')
-    assert train("mlp", learnable_folder, tmp_path / "a", "--config", str(tmp_path / "my.toml"), "--quiet") == 0
+    assert train("mlp", learnable_folder, tmp_path / "a", "--config", str(tmp_path / "my.toml"), "--quiet", "--no-pictures") == 0
     first = json.loads((tmp_path / "a" / "config.json").read_text())["config"]
     assert first["hidden"] == [24, 12] and first["lr"] == 0.004 and first["batch_norm"] == "torch"
     # config.json -> a new run with the same recipe
     assert train("mlp", learnable_folder, tmp_path / "b", "--config", str(tmp_path / "a" / "config.json"),
-                 "--quiet") == 0
+                 "--quiet", "--no-pictures") == 0
     assert json.loads((tmp_path / "b" / "config.json").read_text())["config"] == first
     # --print-config writes a file that reads back to the same config
     capsys.readouterr()
     assert main(["train", "mlp", "--config", str(tmp_path / "a" / "config.json"), "--print-config"]) == 0
     (tmp_path / "printed.toml").write_text(capsys.readouterr().out)
-    assert train("mlp", learnable_folder, tmp_path / "c", "--config", str(tmp_path / "printed.toml"), "--quiet") == 0
+    assert train("mlp", learnable_folder, tmp_path / "c", "--config", str(tmp_path / "printed.toml"), "--quiet", "--no-pictures") == 0
     assert json.loads((tmp_path / "c" / "config.json").read_text())["config"] == first
 
 
@@ -110,7 +110,7 @@ def test_a_run_evaluated_once_still_draws_a_curve(learnable_folder, tmp_path):
     from cifarlab.rundir.logs import StepLog
     from cifarlab.rundir.files import read_history
 
-    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", "--quiet") == 0
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", "--quiet", "--no-pictures") == 0
     history, steps = read_history(tmp_path / "run"), StepLog.read(tmp_path / "run")
     assert history.step == [20]
     loss_axis = curves_figure({"mlp": history}, step_logs={"mlp": steps}).axes[1]
@@ -126,16 +126,16 @@ def test_progress_is_a_line_per_evaluation_outside_a_terminal(learnable_folder, 
 
 
 def test_a_finished_constant_rate_run_extends_to_more_steps(learnable_folder, tmp_path):
-    assert train("mlp", learnable_folder, tmp_path / "long", *MLP, "--steps", "40", "--quiet") == 0
-    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--quiet") == 0
-    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--steps", "40", "--quiet"]) == 0
+    assert train("mlp", learnable_folder, tmp_path / "long", *MLP, "--steps", "40", "--quiet", "--no-pictures") == 0
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--quiet", "--no-pictures") == 0
+    assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--steps", "40", "--quiet", "--no-pictures"]) == 0
     for name in ("test_loss.npy", "train_loss.npy", "steps.npy"):
         np.testing.assert_allclose(np.load(tmp_path / "run" / name), np.load(tmp_path / "long" / name), rtol=1e-6)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["steps"] == 40
 
 
 def test_a_decaying_schedule_cannot_be_extended(learnable_folder, tmp_path, capsys):
-    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--schedule", "cosine", "--quiet") == 0
+    assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--schedule", "cosine", "--quiet", "--no-pictures") == 0
     assert main(["train", "mlp", "--resume", str(tmp_path / "run"), "--steps", "40"]) == 2
     assert "--schedule cosine depends on the total steps" in capsys.readouterr().err
 
@@ -181,7 +181,7 @@ def test_the_numpy_engine_trains_and_logs_without_torch(learnable_folder, tmp_pa
     for name in ("torch", "torch.utils.tensorboard"):
         monkeypatch.setitem(sys.modules, name, None)  # `import torch` now fails, as where it is not installed
     assert train("numpy-mlp", learnable_folder, tmp_path / "run", *MLP, "--init", "he", "--lr", "0.05",
-                 "--quiet") == 0
+                 "--quiet", "--no-pictures") == 0
     assert len(list(csv.DictReader((tmp_path / "run" / "steps.csv").open()))) == 20
     assert len(scalars(tmp_path / "run", "step/loss")) == 20  # TensorBoard's own writer needs no torch
 
