@@ -36,7 +36,7 @@ def register(commands) -> None:
                         help="seeds of Table 3 (default: 1; each is the whole ConvNet protocol)")
     parser.add_argument("--grid-seeds", type=int, default=1, help="seeds of each Figure 2 configuration (default: 1)")
     parser.add_argument("--fast", action="store_true",
-                        help="train the ConvNet under bf16 autocast (--precision bf16): 1.38x faster on a 2-core "
+                        help="train the ConvNet under bf16 autocast (--precision bf16): 0.72x the time on a 2-core "
                              "CPU with native bf16, at the same accuracy (benchmarks/RESULTS.md); slower on an "
                              "H200 GPU, where the default float32 is the faster choice")
     parser.add_argument("--experiments", type=Path, default=CHECKOUT_EXPERIMENTS,

@@ -3,12 +3,11 @@
 A training command spends seconds importing modules it first touches after the data is
 ready: torch._dynamo (PyTorch imports it when the first optimiser is built), TensorBoard's
 writer and matplotlib (the curves at the end). Importing them on a background thread
-overlaps that work with reading and standardising the data and starting the GPU. Measured
-2026-11-26: on an H200 machine `train fastnet --eval-every 0` took 7.95 s against 10.13 and
-10.61 s (one run with a wrapper doing the same, two without); on a 2-core CPU start-up and
-teardown fell from 5.6 to 3.9 s (medians of three, with the faster standardisation). The
-main thread's own imports of these modules wait for the background one (Python's import
-locks), so nothing changes but the time.
+overlaps that work with reading and standardising the data and starting the GPU: with it, the
+whole `train fastnet --eval-every 0` took 7.95 s on an H200, against 8.86-9.84 s for the
+original airbench94.py (benchmarks/RESULTS.md, "Fast ConvNet on a GPU"). The main thread's own
+imports of these modules wait for the background one (Python's import locks), so nothing
+changes but the time.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ gradients of up to 66 MB for a micro-batch. glibc's malloc serves every block ab
 threshold (at most 32 MB) with a fresh mmap and returns it with munmap when freed, and trims
 the heap's free top; the next step then faults the same amount back in, page by page, and the
 kernel zeroes every page again. On the Intel Xeon with AMX-BF16 of benchmarks/RESULTS.md
-(`benchmarks/step_ab.py --change memory-reuse`, 3 rounds) a process timing 12 cpu-peer steps faulted 0.75-1.3
-million pages in 1.3-2.4 s of system time; with mmap off and the heap never trimmed, 0.15 million
-in 0.3-0.4 s, the step took 0.91x the time (cpu85: 0.91x too), and the peak memory was the same.
+(`benchmarks/step_ab.py --change memory-reuse`, 3 rounds) a cpu-peer step faulted 0.75-1.3 million
+pages; with mmap off and the heap never trimmed, 0.15 million, and the step took 0.91x the time
+at the same peak memory.
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
 malloc parameters, so a training run on a CPU sets them for its own length (`freed_memory_kept`,

@@ -11,16 +11,14 @@ Two other readings of that sum, each faster than oneDNN's weight-gradient kernel
 - as matrix products: the output gradient as rows of O values, one per pixel, times the 3x3
   neighbourhood of the same pixel's input, copied out as rows of 9 x C values ("im2col").
 On a 2-core Intel Xeon with AMX-BF16 (torch 2.13, bf16, 250 images, benchmarks/conv_grads.py),
-oneDNN's kernel ran at under 200 GFLOP/s on the 3-pixel maps of fastnet's last layer (14.6 ms for
-256 -> 256 channels, 7x its forward pass); the forward convolution took 0.19x that time on 3 pixels,
-0.13x on 2 and 0.38-0.54x on 4, but 1.4-2.8x on 6 and 7. The matrix products took 0.58-0.82x on the
-5-7 pixel maps of 192 or 256 input channels (cpu-peer steps, benchmarks/step_ab.py: median 0.975x on
-28-pixel windows, 0.96-1.00x on whole images, whose maps are 31/15/7/3 pixels), but 1.1-2.2x with
-128 input channels or fewer and 1.05x or more on 8 pixels and beyond. The forward convolution was
-slower in float32 on every map (the matrix products were timed in bf16 only). So in bf16 training on
-a CPU, maps of at most 4 pixels take the forward convolution, those of 5-7 pixels and at least 192
-input channels the matrix products; everything else (GPUs, float32, evaluation) uses the plain
-convolution.
+oneDNN's kernel ran at 600-1,500 GFLOP/s on maps of 11-31 pixels but 94-185 on 2-3 pixels, the
+3-pixel maps of fastnet's last layer. There the forward convolution took 0.12-0.22x its time (it
+was slower from 6 pixels on, and in float32 on every map), and the matrix products 0.58-0.82x on
+5-7 pixel maps of 192 or 256 input channels (slower with fewer channels, and from 8 pixels on);
+a cpu-peer step took 0.975x the time on 28-pixel windows with them, 0.96-1.00x on whole images.
+So in bf16 training on a CPU, maps of at most 4 pixels take the forward convolution, those of
+5-7 pixels and at least 192 input channels the matrix products; everything else (GPUs, float32,
+evaluation) uses the plain convolution.
 benchmarks/RESULTS.md, "Fast ConvNet on an Intel Xeon with AMX-BF16", has the figures.
 """
 
@@ -30,9 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LARGEST_MAP = 4  # pixels per side: 0.13-0.54x the time on 2 to 4 pixels, 0.90-1.45x on 5, slower beyond
-# as matrix products: 0.58-0.82x on 5-7 pixel maps of 192 or 256 input channels, 1.1-2.2x with 128
-# or fewer, 1.05x or more on 8 pixels and beyond
+LARGEST_MAP = 4  # pixels per side taken as a forward convolution (the module docstring says why)
+# as matrix products: 5-7 pixel maps with at least 192 input channels
 LARGEST_MATRIX_PRODUCT_MAP = 7
 FEWEST_MATRIX_PRODUCT_CHANNELS = 192
 

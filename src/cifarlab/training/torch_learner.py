@@ -275,7 +275,7 @@ class TorchLearner:
             # DDP's reducer goes first, while the group has another owner. Were the reducer its last
             # owner, tearing the gloo group down would wait for a worker thread that waits for the
             # GIL the reducer holds: the 2-process test hung at exit in 2 of 10 runs. The collection
-            # frees the wrapper also where a reference cycle holds it (0.12 s once a run, 2-core EPYC).
+            # frees the wrapper also where a reference cycle holds it (a fraction of a second, once a run).
             self.trained = self.forward = self.model
             gc.collect()
             distributed.leave(wait_for_others=finished)

@@ -102,43 +102,31 @@ class FastNetConfig(TorchTrainConfig):
 
 
 # The CPU presets train the conv filters with Muon, which needs fewer epochs than SGD for the
-# same accuracy (GPU screen, 3 seeds per variant: 6 epochs reach what SGD reaches in about 8),
-# in batches of 1000 computed as four micro-batches of 250, with alternating flips, translate TTA
-# and no warm-up or lookahead. The micro-batch is part of the recipe (batch norm takes its
-# statistics over each one); 250 was also the fastest per image on both CPUs measured: ~10 %
-# ahead of 1000 on an AMD EPYC with AVX512-BF16 (bf16), 1-6 % ahead of 125, 500 and 1000 on an
-# AMD EPYC without AVX512 (fp32). The evaluation batch changes only the speed, and which size
-# is fastest differs by CPU, so it is timed on the machine that runs (eval_batch_size 0,
-# training/batch_timing.py). bf16 autocast trained 1.5-1.8x faster per image than float32 on a CPU
-# with native bf16 at no measured cost in accuracy; without it bf16 is emulated (30 steps of
-# cpu85 took over 20 minutes on an AMD EPYC without AVX512), so the presets ask for --precision
-# auto, which picks bf16 only where the CPU computes it natively. Evaluated once, at the end,
-# with the six TTA views for the 30 % least confident images only: half the evaluation time, the
-# same accuracies within 0.02 points on six trained runs. Accuracies and times:
-# benchmarks/RESULTS.md, "Fast ConvNet presets".
+# same accuracy, in batches of 1000 computed as four micro-batches of 250 (part of the recipe:
+# batch norm takes its statistics over each one; also the fastest size per image on the CPUs
+# measured), with alternating flips, translate TTA and no warm-up or lookahead. The evaluation
+# batch changes only the speed and its fastest size differs by CPU, so it is timed on the
+# machine that runs (eval_batch_size 0, training/batch_timing.py). bf16 autocast trains
+# 1.46-1.77x faster per image than float32 where the CPU computes bf16 natively and is emulated,
+# far slower, elsewhere: --precision auto picks it only where it is native. Evaluated once, at
+# the end, with the six TTA views for the 30 % least confident images only (9.3 s instead of
+# 20.4 s, the same accuracy). What each preset reached, and where: README.md's presets table,
+# generated from benchmarks/records/figures.toml.
 CPU = {"optimizer": "muon", "batch_size": 1000, "micro_batch_size": 250, "lr": 1.0, "weight_decay": 2e-3,
        "muon_lr": 0.17, "muon_momentum": 0.7, "warmup_steps": 0, "lookahead_epochs": -1.0,
        "flip": "alternate", "tta_translate": True, "tta_fraction": 0.3, "eval_every": 0, "train_eval_size": 1000,
        "eval_batch_size": 0,  # timed on this machine, once
        "precision": "auto"}  # bf16 where the CPU computes it natively, else fp32 (emulated bf16 is far slower)
-# cpu85: narrow blocks, 3.25 epochs (4 until 2026-12-02, then 3.5). On an Intel Xeon with AMX-BF16, seeds 1-3:
-# 86.20 / 86.71 / 86.42 % at 4 epochs, 86.30 / 86.01 / 86.20 % at 3.5 (0.149x the reference's time in one
-# side-by-side: at the edge of 0.15x), 85.99 / 86.06 / 86.02 % at 3.25 in 72-73 s (0.14x); 3 epochs: 85.12 %
+# cpu85, the quick one: narrow blocks, 3.25 epochs (every seed measured at it ended above 85 %)
 CPU85 = {**CPU, "widths": (32, 128, 128), "epochs": 3.25}
-# cpu90: a narrower middle block (0.77-0.83x the cost per image) and 28-pixel windows (0.55-0.59x
-# with it) for the first half: 5.4 full-width epochs' cost (benchmarks/step_cost.py), 90.29 %
-# median of 3 seeds on a 2-core AMD EPYC, against 90.20 % for the 6 full-width epochs it replaces
+# cpu90: a narrower middle block, and 28-pixel windows (0.72x a whole image's cost) for the first half
 CPU90 = {**CPU, "widths": (64, 192, 256), "epochs": 8.0, "small_crop": 28, "small_crop_epochs": 4.0}
 # cpu-peer, for the reference's accuracy: cpu90 an epoch longer (28-pixel windows for 5 of 9),
-# with colour jitter and label smoothing 0.1: 5.95 full-width epochs' cost; on a GPU screen of
-# 8 seeds 90.56 % mean against 90.47 % without the jitter and smoothing (one standard error)
+# with colour jitter and label smoothing 0.1
 CPU_PEER = {**CPU90, "epochs": 9.0, "small_crop_epochs": 5.0, "brightness": 0.14, "contrast": 0.13,
             "label_smoothing": 0.1}
-
-# cpu-peer-silu: cpu-peer with SiLU (0.96-0.97x GELU's step on an Intel Xeon with AMX-BF16) and 28-pixel windows
-# for 3 of its 9 epochs instead of 5, at about cpu-peer's cost there; its seeds 1-3 and 7-12 alone: 90.63 % mean,
-# +0.12 +- 0.08 points over cpu-peer seed by seed; beside the reference on fresh seeds 16-18, 90.73 % against its
-# 90.72 % in 0.58x its time; over 12 seeds 0.04 +- 0.04 points above its mean (benchmarks/RESULTS.md, Xeon-AMX)
+# cpu-peer-silu: cpu-peer with SiLU (a step 0.96-0.97x GELU's on an Intel Xeon with AMX-BF16) and
+# 28-pixel windows for 3 of its 9 epochs instead of 5, at about cpu-peer's cost there
 CPU_PEER_SILU = {**CPU_PEER, "activation": "silu", "small_crop_epochs": 3.0}
 
 PRESETS = {"airbench94": {}, "cpu85": CPU85, "cpu90": CPU90, "cpu-peer": CPU_PEER, "cpu-peer-silu": CPU_PEER_SILU}

@@ -112,7 +112,7 @@ class FastNetLearner(TorchLearner):
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
         cfg, generator = self.cfg, self.augment_generator
         # --small-crop: random windows of this size for the first --small-crop-epochs (a 28x28
-        # window costs 0.55-0.59x a whole image on a 2-core CPU: benchmarks/step_cost.py)
+        # window costs 0.72x a whole image on a 2-core AMD EPYC: benchmarks/step_cost.py)
         small = self.step < round(cfg.small_crop_epochs * self.epoch_steps)
         size = cfg.small_crop if small else None
         if cfg.flip == "random":
