@@ -51,7 +51,6 @@ def test_api_mistakes_are_cifarlab_errors(tmp_path, learnable_folder):
     ("fastnet", {"widths": (8, 8, 8), "steps": 4, "batch_size": 50, "eval_every": 0, "device": "cpu"}, (12, 2, 2, 3)),
 ])
 def test_pictures_of_what_a_network_learned(learnable_folder, tmp_path, model, options, tiles):
-    from cifarlab.report.pictures import first_layer_tiles
     from cifarlab.inference.reload import reload_learner
 
     run = cifarlab.train(model, data=str(learnable_folder), out=tmp_path / "run", progress=False, **options)
@@ -60,7 +59,7 @@ def test_pictures_of_what_a_network_learned(learnable_folder, tmp_path, model, o
                                                "saliency.png"]
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)
     learner = reload_learner(run.dir, "cpu")[3]
-    first, _ = first_layer_tiles(model, learner)
+    first, _ = learner.layer_pictures(np.zeros((1, 3, 32, 32), np.float32))["first_layer"]
     assert first.shape == tiles and np.abs(first).max() > 0
 
 
@@ -68,7 +67,7 @@ def test_fastnet_filters_seen_through_the_whitening_are_the_two_convolutions_com
     import torch
     import torch.nn.functional as F
 
-    from cifarlab.report.pictures import filters_through_whitening
+    from cifarlab.training.fastnet.pictures import filters_through_whitening
     from cifarlab.torch_nn.fastnet import FastNet
 
     torch.manual_seed(0)
@@ -84,7 +83,7 @@ def test_fastnet_filters_seen_through_the_whitening_are_the_two_convolutions_com
 
 
 def test_preferred_patches_are_the_filters_weighted_by_the_patch_covariance():
-    from cifarlab.report.pictures import preferred_patches
+    from cifarlab.training.fastnet.pictures import preferred_patches
 
     rng = np.random.default_rng(0)
     images = rng.standard_normal((400, 3, 8, 8))
@@ -99,14 +98,13 @@ def test_preferred_patches_are_the_filters_weighted_by_the_patch_covariance():
 
 def test_numpy_saliency_is_the_input_gradient_of_the_true_logit(learnable_folder, tmp_path):
     """Against central differences on a few pixels (float64 weights and inputs)."""
-    from cifarlab.report.pictures import saliency
     from cifarlab.inference.reload import reload_learner
 
     run = cifarlab.train("numpy-mlp", data=str(learnable_folder), out=tmp_path / "run", hidden=(8,), steps=10,
                          batch_size=20, eval_every=0, progress=False)
     learner = reload_learner(run.dir, "cpu")[3]
     x = np.random.default_rng(0).normal(size=(1, 3072)) * 50
-    maps = saliency("numpy-mlp", learner, x, np.array([3]))
+    maps = learner.saliency(x, np.array([3]))
     learner.model.eval()
     for pixel in (0, 500, 1023):  # of the 32 x 32; inputs flattened from (32, 32, 3)
         grads = []

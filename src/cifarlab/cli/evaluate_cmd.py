@@ -47,7 +47,7 @@ def run_evaluate(args) -> int:
         from cifarlab.report.pictures import write_pictures
 
         print("written: " + ", ".join(map(str, write_pictures(
-            args.run_dir, evaluation.model, evaluation.learner, evaluation.raw_test_images,
+            args.run_dir, evaluation.learner, evaluation.raw_test_images,
             evaluation.test_inputs, evaluation.test_labels, evaluation.classes))))
     saved_path = args.run_dir / "metrics.json"
     if not saved_path.exists():

@@ -104,8 +104,7 @@ class Evaluation:
     test_labels: np.ndarray  # (N,) int64
     test_probabilities: np.ndarray | None  # (N, classes) float, with `analyse`
     data_source: str
-    model: str  # kept, with the three below, so that pictures need not reload the run and its data
-    learner: object
+    learner: object  # kept, with the two below, so that pictures need not reload the run and its data
     test_inputs: np.ndarray  # the test images prepared as the run's training images were
     raw_test_images: np.ndarray  # (N, 32, 32, 3) uint8, as the data source holds them
 
@@ -126,7 +125,7 @@ def evaluate_run(run_dir: Path, data: str | None = None, device: str = "auto", t
         metrics["eval_seconds"] = time.perf_counter() - started
         probabilities = learner.probabilities(prepared.test.x) if analyse else None
         return Evaluation(metrics, where(saved_runtime(record)), evaluated_on, tuple(prepared.classes),
-                          prepared.test.y, probabilities, source, model, learner, prepared.test.x,
+                          prepared.test.y, probabilities, source, learner, prepared.test.x,
                           raw.test_images)
 
 

@@ -76,6 +76,25 @@ class NumpyLearner:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         return np.exp(log_softmax(predict_logits(self.model, x)))
 
+    # --- what the network learned (report/pictures.py draws it) --------------------------
+
+    def layer_pictures(self, test_inputs: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+        """{picture: (tiles (N, h, w, 3), what they are)}: each hidden unit's 3072 first-layer
+        weights as a 32x32 colour template, the image that excites the unit most."""
+        weights = self.model.parameters()["0.weight"]  # (units, 3072), inputs flattened from (32, 32, 3)
+        return {"first_layer": (weights.reshape(-1, 32, 32, 3),
+                                "first-layer weights of each hidden unit, as 32x32 colour templates")}
+
+    def saliency(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """|d logit(label) / d input| of each image, its largest channel: (N, 32, 32)."""
+        network = build_numpy_mlp(self.cfg, n_out=self.classes, input_grad=True)  # the same net, with dL/dx
+        network.load({**self.model.parameters(), **self.model.buffers()})
+        network.eval()
+        logits = network.forward(inputs)
+        picked = np.zeros_like(logits)
+        picked[np.arange(len(labels)), labels] = 1.0
+        return np.abs(network.backward(picked)).reshape(-1, 32, 32, 3).max(axis=-1)
+
     def _dropouts(self) -> list[Dropout]:
         return [m for m in self.model.modules if isinstance(m, Dropout)]
 

@@ -98,6 +98,8 @@ class TorchLearner:
         return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
 
     # --- a recipe may override these ---------------------------------------------------
+    # (the two builders run inside __init__, once the model, cfg, device and autocast_dtype are
+    # set: they may read those, and nothing a subclass sets after calling __init__)
 
     def build_param_groups(self) -> list[ParamGroup]:
         return [ParamGroup(list(self.model.parameters()))]
@@ -229,6 +231,27 @@ class TorchLearner:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         return torch.softmax(self.logits(x), dim=1).cpu().numpy()
+
+    # --- what the network learned (report/pictures.py draws it; a recipe may override) -----
+
+    def layer_pictures(self, test_inputs: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+        """{picture: (tiles (N, h, w, 3), what they are)}: the first layer's weights as images, an
+        MLP's as 32x32 colour templates, a ConvNet's filters as small colour patches."""
+        first = next(m for m in self.model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
+        weights = first.weight.detach().float().cpu().numpy()
+        if weights.ndim == 2:  # an MLP: inputs flattened from (3, 32, 32)
+            return {"first_layer": (weights.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1),
+                                    "first-layer weights as 32x32 colour templates")}
+        size = weights.shape[-1]
+        return {"first_layer": (weights.transpose(0, 2, 3, 1), f"first convolution's {size}x{size} filters")}
+
+    def saliency(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """|d logit(label) / d input| of each image, its largest channel: (N, 32, 32)."""
+        self.model.eval()
+        x = torch.from_numpy(np.ascontiguousarray(inputs)).to(self.device).requires_grad_(True)
+        logits = self.model(x).float()
+        logits[torch.arange(len(labels)), torch.from_numpy(labels).to(logits.device)].sum().backward()
+        return x.grad.abs().amax(dim=1).cpu().numpy()
 
     # --- checkpoints -------------------------------------------------------------------
 

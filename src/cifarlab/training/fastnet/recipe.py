@@ -25,6 +25,7 @@ from cifarlab.data.augment import colour_jitter, flip_and_crop, mirror_half, ran
 from cifarlab.training.configs import steps_per_epoch
 from cifarlab.training.fastnet.config import FastNetConfig
 from cifarlab.training.fastnet.lookahead import Lookahead
+from cifarlab.training.fastnet.pictures import filters_through_whitening, preferred_patches, whitening_patches
 from cifarlab.training.optimizers import ParamGroup
 from cifarlab.training.runtime import Runtime
 from cifarlab.training.torch_learner import TorchLearner
@@ -35,9 +36,9 @@ class FastNetLearner(TorchLearner):
     over the training set; `whitening_bias`, the parameter group that step 3 freezes."""
 
     def __init__(self, model: nn.Module, cfg: FastNetConfig, runtime: Runtime, train_size: int):
+        super().__init__(model, cfg, runtime, channels_last=cfg.channels_last)
         self.epoch_steps = steps_per_epoch(cfg, train_size)
         self.distributed = runtime.distributed
-        super().__init__(model, cfg, runtime, channels_last=cfg.channels_last)
         self.lookahead = None
         if cfg.lookahead_epochs >= 0:
             self.lookahead = Lookahead(round(cfg.lookahead_epochs * self.epoch_steps), cfg.steps)
@@ -176,6 +177,14 @@ class FastNetLearner(TorchLearner):
 
     def mirrored(self, inputs: torch.Tensor) -> torch.Tensor:
         return 0.5 * (self.model(inputs).float() + self.model(inputs.flip(-1)).float())
+
+    # what the network learned (training/fastnet/pictures.py) -----------------------------
+    def layer_pictures(self, test_inputs: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+        return {"first_layer": (whitening_patches(self.model),
+                                "the whitening layer's 2x2 patches (patch eigenvectors / sqrt(eigenvalue))"),
+                "first_filters": (preferred_patches(filters_through_whitening(self.model), test_inputs),
+                                  "first trained convolution through the whitening: the 4x4 image patch each "
+                                  "filter responds to most (its weights x the patch covariance)")}
 
 
 def least_confident(logits: torch.Tensor, fraction: float) -> torch.Tensor:
