@@ -14,6 +14,12 @@ evaluation at the end, from metrics.json); and the wall times of both whole comm
 (start-up, reading the data, training, evaluation, files). Runs are interleaved (peer seed,
 then each preset's seed, and so on), so that a machine that drifts is shared fairly.
 
+cifarlab keeps the memory a training step frees for the next step (`--reuse-memory`, glibc's
+malloc told not to hand large blocks back), a process setting that would speed the reference up
+too. `--peer-memory both` (the default) runs the reference twice per seed, as it is and with the
+same setting given through GLIBC_TUNABLES ("memory kept"), and the table gives each run's time
+ratio to both; `plain` or `kept` runs one of them.
+
 The peer computes in bf16 by default; on a CPU without native bf16 that is emulated (on a
 2-core AMD EPYC without AVX512 a reference step took 125 s in bf16 against 12.2 s in float32),
 so `--peer-precision auto` (the default) runs it with `--no-bf16` there, as the presets' own
@@ -39,6 +45,7 @@ import argparse
 import ast
 import hashlib
 import json
+import os
 import re
 import shlex
 import statistics
@@ -55,6 +62,7 @@ ACCURACY = re.compile(r"final test accuracy: ([\d.]+) without TTA, ([\d.]+) with
 TOTAL = re.compile(r"airbench-style total \(training \+ TTA eval\) ([\d.]+) s")
 # the run name the reference is recorded under, and the fields of record_key: seed_spread.py reads both
 PEER_RUN = "peer airbench94_cpu"
+PEER_RUNS = {"plain": PEER_RUN, "kept": f"{PEER_RUN}, memory kept"}
 KEY_FIELDS = ("cpu", "native_bf16", "threads", "peer_options", "train_options", "data")
 DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)  # what may have a docstring
 
@@ -67,10 +75,20 @@ def peer_precision_args(precision: str) -> list[str]:
     return ["--bf16"] if precision == "bf16" else ["--no-bf16"]
 
 
-def run_peer(seed: int, data: str, threads: int, extra: list[str]) -> dict:
+def memory_kept_environment() -> dict:
+    """This process's environment with glibc told what cifarlab's --reuse-memory tells it
+    (process/memory_reuse.py: no mmap for large blocks, the heap never trimmed), for the peer."""
+    from cifarlab.process.memory_reuse import NEVER_TRIM
+
+    tunables = [os.environ.get("GLIBC_TUNABLES", ""), f"glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold={NEVER_TRIM}"]
+    return {**os.environ, "GLIBC_TUNABLES": ":".join(part for part in tunables if part)}
+
+
+def run_peer(seed: int, data: str, threads: int, extra: list[str], keep_memory: bool = False) -> dict:
     started = time.perf_counter()
     finished = subprocess.run([sys.executable, str(PEER), "--threads", str(threads), "--seed", str(seed),
-                               "--no-epoch-eval", "--data", data, *extra], capture_output=True, text=True)
+                               "--no-epoch-eval", "--data", data, *extra], capture_output=True, text=True,
+                              env=memory_kept_environment() if keep_memory else None)
     wall = time.perf_counter() - started
     accuracy, total = ACCURACY.search(finished.stdout), TOTAL.search(finished.stdout)
     if finished.returncode or not (accuracy and total):
@@ -156,18 +174,23 @@ class Record:
         return entry
 
 
-def summary(name: str, seeds: list[int], results: list[dict], peer: list[dict] | None) -> str:
+def summary(name: str, seeds: list[int], results: list[dict], references: list[list[dict]]) -> str:
+    """One table row, with a time ratio to each reference in `references` (1 for the row's own)."""
     accuracy = statistics.median(r["accuracy"] for r in results)
     seconds = statistics.median(r["seconds"] for r in results)
     wall = statistics.median(r["wall"] for r in results)
-    ratios = "1 (reference) | 1 (reference) | 1 (reference)"
-    if peer:
+    ratios = []
+    for peer in references:
+        if peer is results:
+            ratios.append("1")
+            continue
         peer_seconds = statistics.median(r["seconds"] for r in peer)
         peer_wall = statistics.median(r["wall"] for r in peer)
-        ratios = f"{seconds / peer_seconds:.2f}x | {wall / peer_wall:.2f}x | {within_calls(results, peer)}"
+        ratios.append(f"{seconds / peer_seconds:.2f}x (wall {wall / peer_wall:.2f}x; within a call "
+                      f"{within_calls(results, peer)})")
     each = " / ".join(f"{r['accuracy']:.2%}" for r in results)
     return (f"| {name} | {' '.join(map(str, seeds))} | {each} | {accuracy:.2%} | {seconds:.1f} s | {wall:.1f} s "
-            f"| {ratios} |")
+            f"| {' | '.join(ratios)} |")
 
 
 def within_calls(results: list[dict], peer: list[dict]) -> str:
@@ -196,6 +219,9 @@ def main():
     parser.add_argument("--peer-args", default="", help="further peer options, quoted (smoke tests)")
     parser.add_argument("--peer-precision", choices=("auto", "bf16", "fp32"), default="auto",
                         help="the peer's precision (auto: bf16 where this CPU computes it natively, else fp32)")
+    parser.add_argument("--peer-memory", choices=("both", "plain", "kept"), default="both",
+                        help="run the reference as it is (plain), with cifarlab's memory setting given through "
+                             "GLIBC_TUNABLES (kept), or both, each seed twice (default: both)")
     parser.add_argument("--record", metavar="FILE",
                         help="append each finished run to this JSON-lines file; runs already in it are not repeated")
     parser.add_argument("extra", nargs="*", help="further `cifarlab train` options for every run, after --")
@@ -216,22 +242,28 @@ def main():
     peer_code = code_hash([PEER])
     our_code = code_hash(list((Path(__file__).resolve().parents[1] / "src" / "cifarlab").rglob("*.py")))
     # interleaved (peer seed, then each preset's seed, ...) so that a drifting machine is shared fairly
-    peer, ours = [], {pair: [] for pair in args.runs}
+    kinds = ("plain", "kept") if args.peer_memory == "both" else (args.peer_memory,)
+    peers, ours = {kind: [] for kind in kinds}, {pair: [] for pair in args.runs}
     for index in range(max(len(args.peer_seeds), len(args.seeds))):
-        if index < len(args.peer_seeds):
+        for kind in kinds if index < len(args.peer_seeds) else ():
             seed = args.peer_seeds[index]
-            peer.append(record.get_or_run(PEER_RUN, seed, peer_code,
-                                          lambda: run_peer(seed, args.data, args.threads, peer_args)))
+            peers[kind].append(record.get_or_run(PEER_RUNS[kind], seed, peer_code, lambda: run_peer(
+                seed, args.data, args.threads, peer_args, keep_memory=kind == "kept")))
         for pair in args.runs if index < len(args.seeds) else []:
             seed = args.seeds[index]
             ours[pair].append(record.get_or_run(pair, seed, our_code,
                                                 lambda: run_ours(pair, seed, args.data, args.extra)))
-    rows = [summary("airbench94_cpu (peer)", args.peer_seeds, peer, None)]
-    rows += [summary(pair, args.seeds, results, peer) for pair, results in ours.items()]
-    print("\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
-          "| wall (median) | time ratio to the peer | wall ratio to the peer | time ratio within one call |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    references = list(peers.values())
+    rows = [summary(f"airbench94_cpu (reference, {'memory kept' if kind == 'kept' else 'as it is'})",
+                    args.peer_seeds, peers[kind], references) for kind in kinds]
+    rows += [summary(pair, args.seeds, results, references) for pair, results in ours.items()]
+    ratio_columns = " | ".join(f"time ratio to the reference {'with memory kept' if kind == 'kept' else 'as it is'}"
+                               for kind in kinds)
+    print(f"\n| run | seeds | test accuracy per seed | median | training + final evaluation (median) "
+          f"| wall (median) | {ratio_columns} |")
+    print("|---|---|---|---|---|---|" + "---|" * len(kinds))
     print("\n".join(rows))
+    peer = [run for runs in peers.values() for run in runs]
     dates = sorted(entry["date"] for entry in peer + [run for runs in ours.values() for run in runs])
     print(f"\nruns finished between {dates[0]} and {dates[-1]}; code {our_code} (cifarlab source), "
           f"{peer_code} (peer)")

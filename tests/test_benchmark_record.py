@@ -96,3 +96,27 @@ def test_a_run_is_a_model_and_preset_with_options_of_its_own():
 def test_a_run_without_one_model_and_preset_or_with_open_quotes_is_refused(run):
     with pytest.raises(ValueError):
         parse_run(run)
+
+
+def test_the_reference_can_be_given_cifarlabs_memory_setting(monkeypatch):
+    from versus_peer import memory_kept_environment
+
+    from cifarlab.process.memory_reuse import NEVER_TRIM, starting_values
+
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")  # the user's own setting is kept
+    environment = memory_kept_environment()
+    assert environment["GLIBC_TUNABLES"].startswith("glibc.malloc.arena_max=2:")
+    monkeypatch.setenv("GLIBC_TUNABLES", environment["GLIBC_TUNABLES"])
+    assert starting_values() == (0, NEVER_TRIM)  # what keep_freed_memory sets in cifarlab's own process
+
+
+def test_each_row_gives_its_time_ratio_to_each_reference():
+    from versus_peer import summary
+
+    plain = [{"accuracy": 0.906, "seconds": 600.0, "wall": 610.0, "call": "c"}]
+    kept = [{"accuracy": 0.906, "seconds": 500.0, "wall": 510.0, "call": "c"}]
+    ours = [{"accuracy": 0.907, "seconds": 250.0, "wall": 255.0, "call": "c"}]
+    row = summary("fastnet:cpu-peer", [1], ours, [plain, kept])
+    assert "| 0.42x (wall 0.42x; within a call 0.42x (1 call)) | 0.50x (wall 0.50x; within a call 0.50x (1 call)) |" in row
+    assert summary("reference, memory kept", [0], kept, [plain, kept]).endswith("| 0.83x (wall 0.84x; within a call "
+                                                                              "0.83x (1 call)) | 1 |")
