@@ -25,8 +25,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from cifarlab.errors import CifarlabError
-from cifarlab.training.fastnet.config import PRESETS
 from cifarlab.process.memory_reuse import keep_freed_memory
+from cifarlab.training.fastnet.config import PRESETS
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "airbench94_cpu.py"
 # operator name fragments -> kind of work, first match wins

@@ -38,8 +38,8 @@ CHANGES = ("memory-reuse", "matrix-products", "silu")
 def time_steps(preset: str, small_windows: bool, steps: int, threads: int, change: str, on: bool) -> dict:
     import torch
 
-    from cifarlab.torch_nn import small_map_conv
     from cifarlab.process.memory_reuse import keep_freed_memory
+    from cifarlab.torch_nn import small_map_conv
 
     sys.path.insert(0, str(Path(__file__).parent))
     from train_process import fastnet_to_time

@@ -67,8 +67,8 @@ def test_fastnet_filters_seen_through_the_whitening_are_the_two_convolutions_com
     import torch
     import torch.nn.functional as F
 
-    from cifarlab.training.fastnet.pictures import filters_through_whitening
     from cifarlab.torch_nn.fastnet import FastNet
+    from cifarlab.training.fastnet.pictures import filters_through_whitening
 
     torch.manual_seed(0)
     net = FastNet(widths=(8, 8, 8)).double()

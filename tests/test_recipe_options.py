@@ -11,10 +11,10 @@ import torch
 
 from cifarlab.cli.main import main
 from cifarlab.errors import CifarlabError
+from cifarlab.inference.reload import compare_with_saved
 from cifarlab.training.registry import DataShape, get_model
 from cifarlab.training.resolve import resolve
 from cifarlab.training.runtime import Runtime, for_reloading
-from cifarlab.inference.reload import compare_with_saved
 from cifarlab.training.schedules import lr_at
 from cifarlab.training.torch_learner import check_compile
 

@@ -185,8 +185,8 @@ def test_the_study_models_prepare_their_inputs_the_course_way(learnable_folder, 
 
 
 def test_options_reach_the_model(learnable_folder, tmp_path):
-    from cifarlab.torch_nn.batchnorm import BatchNormFunctional
     from cifarlab.inference.reload import reload_learner
+    from cifarlab.torch_nn.batchnorm import BatchNormFunctional
 
     assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--hidden", "24,12", "--batch-norm", "function",
                  "--dropout", "0.3", "--activation", "relu") == 0

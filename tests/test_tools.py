@@ -107,8 +107,8 @@ def test_bad_config_files_are_one_line_errors(tmp_path, capsys, text, message):
 
 def test_a_run_evaluated_once_still_draws_a_curve(learnable_folder, tmp_path):
     from cifarlab.rundir.curves import curves_figure
-    from cifarlab.rundir.logs import StepLog
     from cifarlab.rundir.files import read_history
+    from cifarlab.rundir.logs import StepLog
 
     assert train("mlp", learnable_folder, tmp_path / "run", *MLP, "--eval-every", "0", "--quiet", "--no-pictures") == 0
     history, steps = read_history(tmp_path / "run"), StepLog.read(tmp_path / "run")

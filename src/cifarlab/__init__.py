@@ -6,8 +6,8 @@ From Python (cifarlab/api.py): `cifarlab.train(model, data=None, out=None, **opt
 when called, so `import cifarlab` stays instant.
 """
 
-from cifarlab.errors import CifarlabError
 from cifarlab._version import __version__
+from cifarlab.errors import CifarlabError
 
 __all__ = ["CifarlabError", "Run", "load", "load_data", "train"]
 

@@ -88,8 +88,8 @@ class Run:
 
     def confusion_matrix(self, device: str = "auto", data: str | None = None) -> np.ndarray:
         """(classes, classes) counts on the test set: row = true class, column = predicted."""
-        from cifarlab.rundir.analysis import confusion_matrix
         from cifarlab.inference.reload import evaluate_run
+        from cifarlab.rundir.analysis import confusion_matrix
 
         evaluation = evaluate_run(self.dir, data, device, progress=False, analyse=True)
         predicted = evaluation.test_probabilities.argmax(axis=1)
@@ -100,9 +100,9 @@ def train(model: str, data: str | None = None, out: str | Path | None = None, *,
           config: str | Path | None = None, progress: bool = True, pictures: bool = True, **options) -> Run:
     """Train `model` ("numpy-mlp", "mlp", "convnet", "fastnet") as `cifarlab train` does and
     return its Run; `out` defaults to runs/<model>-<date>-<time>; `pictures=False` as --no-pictures."""
+    from cifarlab.rundir.files import default_run_dir
     from cifarlab.training.resolve import resolve
     from cifarlab.training.run import train_run
-    from cifarlab.rundir.files import default_run_dir
 
     cfg, runtime = resolve(model, options, preset=preset, config_file=Path(config) if config else None)
     run_dir = Path(out) if out else default_run_dir(model)

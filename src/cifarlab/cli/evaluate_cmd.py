@@ -31,9 +31,9 @@ def register(commands) -> None:
 
 def run_evaluate(args) -> int:
     from cifarlab.errors import CifarlabError
-    from cifarlab.training.run import format_table
-    from cifarlab.rundir.files import read_json
     from cifarlab.inference.reload import compare_with_saved, evaluate_run
+    from cifarlab.rundir.files import read_json
+    from cifarlab.training.run import format_table
 
     if args.misclassified < 0:
         raise CifarlabError(f"--misclassified takes a number of images >= 0, got {args.misclassified}")

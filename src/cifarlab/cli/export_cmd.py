@@ -25,8 +25,8 @@ def register(commands) -> None:
 
 def run_export(args) -> int:
     from cifarlab.inference.onnx_export import check_onnx, export_onnx
-    from cifarlab.training.run import load_prepared
     from cifarlab.inference.reload import load_run
+    from cifarlab.training.run import load_prepared
 
     model, record = export_onnx(args.run_dir, args.onnx)
     print(f"written: {args.onnx} (inputs: prepared images, pipeline {record['normalization']['pipeline']}; "

@@ -18,8 +18,8 @@ def register(commands) -> None:
 
 def run_plot(args) -> int:
     from cifarlab.rundir.curves import plot_histories
-    from cifarlab.rundir.logs import StepLog
     from cifarlab.rundir.files import read_history
+    from cifarlab.rundir.logs import StepLog
 
     histories = {str(run_dir): read_history(run_dir) for run_dir in args.run_dirs}
     steps = {str(run_dir): StepLog.read(run_dir) for run_dir in args.run_dirs}

@@ -78,8 +78,8 @@ def run_results(args) -> int:
     import optuna
 
     from cifarlab.errors import CifarlabError
-    from cifarlab.sweep.results import write_results
     from cifarlab.sweep.patient_storage import Patience
+    from cifarlab.sweep.results import write_results
     from cifarlab.sweep.runner import open_storage
     from cifarlab.sweep.storage_url import masked, storage_url
 

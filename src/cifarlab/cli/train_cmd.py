@@ -80,8 +80,8 @@ def _extended(cfg, args):
 
 def _resumed_run(entry, args):
     """(config, runtime, record) of the run to resume: the saved recipe, a runtime chosen here."""
-    from cifarlab.training.runtime import RUNTIME_FIELDS, for_reloading
     from cifarlab.inference.reload import load_run, saved_runtime
+    from cifarlab.training.runtime import RUNTIME_FIELDS, for_reloading
 
     model, cfg, record = load_run(args.resume)
     if model != args.model:
@@ -104,9 +104,9 @@ def _resumed_run(entry, args):
 def _auto_resumed_run(entry, args):
     """--auto-resume: (config, runtime, resume, data) for --out, continuing the run there if
     it has the recipe the options give."""
-    from cifarlab.training.configs import recipe_difference
-    from cifarlab.rundir.files import holds_checkpoint
     from cifarlab.inference.reload import load_run
+    from cifarlab.rundir.files import holds_checkpoint
+    from cifarlab.training.configs import recipe_difference
 
     if args.resume or not args.out:
         raise CifarlabError("--auto-resume continues the run in --out RUN_DIR: give --out, not --resume")
@@ -123,9 +123,9 @@ def _auto_resumed_run(entry, args):
 
 def run_train(args) -> int:
     from cifarlab.cli.config_file import to_toml
+    from cifarlab.rundir.files import default_run_dir
     from cifarlab.training.registry import get_model
     from cifarlab.training.run import format_table, train_run
-    from cifarlab.rundir.files import default_run_dir
 
     entry = get_model(args.model)
     if args.auto_resume:

@@ -33,9 +33,9 @@ def export_onnx(run_dir: Path, path: Path) -> tuple[object, dict]:
     """Write run_dir's model to `path` as ONNX; returns (the torch model in eval mode, its run record)."""
     import torch
 
-    from cifarlab.training.registry import get_model
-    from cifarlab.rundir.files import atomic_write_bytes
     from cifarlab.inference.reload import reload_learner
+    from cifarlab.rundir.files import atomic_write_bytes
+    from cifarlab.training.registry import get_model
 
     try:
         import onnx  # noqa: F401 - checked here: torch's exporter and _with_metadata need it

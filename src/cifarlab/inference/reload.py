@@ -13,12 +13,12 @@ from cifarlab.data.preprocess import Normalization
 from cifarlab.data.store import load_cifar10
 from cifarlab.errors import CifarlabError
 from cifarlab.process.settings import torch_threads
+from cifarlab.rundir.files import read_json
 from cifarlab.training.configs import config_from_dict
 from cifarlab.training.loop import evaluate_splits, train_eval_indices
 from cifarlab.training.registry import DataShape, get_model
 from cifarlab.training.run import load_prepared, prepare_for
 from cifarlab.training.runtime import Runtime, auto_as_saved, for_reloading, runtime_from_dict
-from cifarlab.rundir.files import read_json
 
 # Re-measured on another device or precision, a run's accuracy moves by float rounding only:
 # a few predictions near a tie flip. More than this is a real difference.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from cifarlab.report.spread import batch_accuracies, batch_distribution_sentence, spread_table, verdict
 from cifarlab.report.study import INDEPENDENT_CHECKS, STUDY_NOTES, STUDY_TABLES
+from cifarlab.rundir.files import atomic_write_bytes, read_history, read_json
 from cifarlab.training.configs import config_from_dict
 from cifarlab.training.resolve import resolve
-from cifarlab.rundir.files import atomic_write_bytes, read_history, read_json
 from cifarlab.training.runtime import Runtime
 
 PARTS = (1, 2, 3, 4)
@@ -118,8 +118,8 @@ def study_batch_sentence(results: list[tuple[Path, dict]], data: str | None) -> 
 
 def confusion_section(run_dir: Path, data: str | None, out_dir: Path, name: str) -> list[str]:
     """Where a run goes wrong: its per-class accuracy and confusion matrix on the test set."""
-    from cifarlab.rundir.analysis import confusion_matrix, per_class_table, plot_confusion
     from cifarlab.inference.reload import test_predictions
+    from cifarlab.rundir.analysis import confusion_matrix, per_class_table, plot_confusion
 
     probabilities, labels, prepared = test_predictions(run_dir, data)
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(prepared.classes))

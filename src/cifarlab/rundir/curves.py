@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cifarlab.rundir.logs import StepLog
 from cifarlab.rundir.files import History, atomic_write_bytes
+from cifarlab.rundir.logs import StepLog
 
 
 def smoothed(values: list[float], points: int = 60) -> np.ndarray:

@@ -134,9 +134,9 @@ def trial_options(experiment: Experiment, trial) -> dict | None:
 def make_objective(experiment: Experiment, sweep_dir: Path, data: str | None, log=print):
     import optuna
 
+    from cifarlab.rundir.logs import TensorBoardLog
     from cifarlab.training.resolve import coerce_option, resolve
     from cifarlab.training.run import train_run
-    from cifarlab.rundir.logs import TensorBoardLog
 
     def objective(trial):
         options = trial_options(experiment, trial)

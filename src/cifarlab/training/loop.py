@@ -18,12 +18,12 @@ import numpy as np
 from cifarlab.data.batches import BatchSchedule
 from cifarlab.data.preprocess import PreparedData
 from cifarlab.errors import CifarlabError, RunStopped
+from cifarlab.process.stop_requests import StopRequests
+from cifarlab.rundir.files import History, read_history, write_history
+from cifarlab.rundir.logs import RunLogs
 from cifarlab.training.configs import TrainConfig
 from cifarlab.training.progress import Progress
-from cifarlab.rundir.logs import RunLogs
-from cifarlab.rundir.files import History, read_history, write_history
 from cifarlab.training.schedules import lr_at
-from cifarlab.process.stop_requests import StopRequests
 
 
 class Learner(Protocol):

@@ -15,8 +15,8 @@ from cifarlab.numpy_nn.dropout import Dropout
 from cifarlab.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax
 from cifarlab.numpy_nn.optim import build_optimizer
 from cifarlab.numpy_nn.sequential import Sequential, build_mlp
-from cifarlab.training.configs import NumpyMLPConfig
 from cifarlab.rundir.files import WEIGHTS, atomic_write_bytes
+from cifarlab.training.configs import NumpyMLPConfig
 
 EVAL_CHUNK = 5000
 

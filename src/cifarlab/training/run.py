@@ -14,16 +14,16 @@ from cifarlab.data.preprocess import Normalization, PreparedData, prepare
 from cifarlab.data.sources import CifarData
 from cifarlab.data.store import load_cifar10, resolve_source
 from cifarlab.errors import CifarlabError
-from cifarlab.training.configs import config_to_dict, resolve_steps
 from cifarlab.process.early_imports import FOR_EVERY_RUN, FOR_TORCH_RUNS, import_in_background
 from cifarlab.process.settings import run_settings
-from cifarlab.training.loop import best_path, fit
 from cifarlab.rundir.analysis import write_test_analysis
 from cifarlab.rundir.curves import plot_histories
-from cifarlab.training.registry import DataShape, get_model
-from cifarlab.rundir.logs import StepLog
-from cifarlab.training.runtime import Runtime, native_bf16, pick_device, resolved_precision
 from cifarlab.rundir.files import atomic_save_npy, atomic_write_json, git_version, read_json, write_history
+from cifarlab.rundir.logs import StepLog
+from cifarlab.training.configs import config_to_dict, resolve_steps
+from cifarlab.training.loop import best_path, fit
+from cifarlab.training.registry import DataShape, get_model
+from cifarlab.training.runtime import Runtime, native_bf16, pick_device, resolved_precision
 
 SPLITS = ("test", "train", "val")
 

@@ -23,10 +23,10 @@ from cifarlab.data.augment import flip_and_crop
 from cifarlab.data.batches import chunks
 from cifarlab.data.transfer import DeviceRows
 from cifarlab.errors import CifarlabError
+from cifarlab.rundir.files import WEIGHTS, atomic_write_bytes
 from cifarlab.training import distributed
 from cifarlab.training.optimizers import ParamGroup, build_optimizer
 from cifarlab.training.runtime import Runtime, pick_device, resolved_precision
-from cifarlab.rundir.files import WEIGHTS, atomic_write_bytes
 
 
 def autocast_dtype(precision: str, device_type: str):
