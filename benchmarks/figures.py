@@ -87,7 +87,8 @@ def presets_table(records: dict, only: str = "") -> str:
         accuracy = figures["accuracy"] + (f" ({figures['range']})" if "range" in figures else "")
         against = "-"
         if "ratio" in figures:
-            against = f"{figures['ratio']} of its time, its accuracy {figures['reference_accuracy']}"
+            given = " (given the memory setting)" if record.get("reference") == "memory kept" else ""
+            against = f"{figures['ratio']} of its time{given}, its accuracy {figures['reference_accuracy']}"
         elif "original_time" in figures:
             against = f"the original: {figures['original_time']}, {figures['original_accuracy']}"
         rows.append(f"| `{record['preset']}` | {record['purpose']} | {record['seeds']} | {accuracy} | {figures.get('time', '-')} | "
