@@ -11,7 +11,7 @@ at the same peak memory.
 
 glibc only (Linux); elsewhere (musl, macOS, Windows) this changes nothing. It sets process-wide
 malloc parameters, so a training run on a CPU sets them for its own length (`freed_memory_kept`,
-training/run.py), not the library on import: a notebook that trains once does not keep a run's
+through process/settings.py's `run_settings`), not the library on import: a notebook that trains once does not keep a run's
 memory, nor the setting, afterwards.
 """
 

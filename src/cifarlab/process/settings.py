@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -58,8 +58,5 @@ def seeded_generators(seed: int, with_torch: bool = True):
 @contextmanager
 def run_settings(seed: int, threads: int = 0, with_torch: bool = True, keep_freed_memory: bool = False):
     """Everything process-wide that one run sets, for the length of the `with` block."""
-    with ExitStack() as stack:
-        stack.enter_context(torch_threads(threads))
-        stack.enter_context(seeded_generators(seed, with_torch))
-        stack.enter_context(freed_memory_kept(keep_freed_memory))
+    with torch_threads(threads), seeded_generators(seed, with_torch), freed_memory_kept(keep_freed_memory):
         yield
