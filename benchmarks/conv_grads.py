@@ -68,7 +68,7 @@ def as_ratio(ms: dict[str, float], route: str) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs=3, default=(64, 192, 256),
-                        help="the presets' cpu90/cpu-peer widths")
+                        help="the cpu-peer preset's widths")
     parser.add_argument("--windows", type=int, nargs="+", default=(32, 28))
     parser.add_argument("--dtypes", nargs="+", choices=tuple(DTYPES), default=("bf16",))
     parser.add_argument("--images", type=int, default=250, help="the presets' micro-batch")

@@ -71,7 +71,17 @@ def record_problems(records: dict) -> list[str]:
             problems.append(f"record {name}: machine {record.get('machine')!r} is not in [machines]")
         problems += [f"record {name}: {key} = {value!r} is not a figure" for key, value in record["figures"].items()
                      if not RECORDED.fullmatch(value)]
+        if "preset" in record and "retired" not in record and not offered(record["preset"]):
+            problems.append(f"record {name}: {record['preset']!r} is not offered: mark the record retired")
     return problems
+
+
+def offered(preset: str) -> bool:
+    """Whether "MODEL --preset NAME" (or a bare MODEL, its defaults) is a preset cifarlab offers now."""
+    from cifarlab.training.registry import get_model
+
+    model, _, name = preset.partition(" --preset ")
+    return not name or name in get_model(model).presets
 
 
 # --- the generated tables -------------------------------------------------------------------
@@ -81,7 +91,7 @@ def presets_table(records: dict, only: str = "") -> str:
     rows = ["| preset | for | seeds | test accuracy (median) | time | against the reference | machine | date | commit |",
             "|---|---|---|---|---|---|---|---|---|"]
     for record in records["record"].values():
-        if "preset" not in record or not record["preset"].startswith(only):
+        if "preset" not in record or "retired" in record or not record["preset"].startswith(only):
             continue
         figures = record["figures"]
         accuracy = figures["accuracy"] + (f" ({figures['range']})" if "range" in figures else "")
@@ -91,7 +101,8 @@ def presets_table(records: dict, only: str = "") -> str:
             against = f"{figures['ratio']} of its time{given}, its accuracy {figures['reference_accuracy']}"
         elif "original_time" in figures:
             against = f"the original: {figures['original_time']}, {figures['original_accuracy']}"
-        rows.append(f"| `{record['preset']}` | {record['purpose']} | {record['seeds']} | {accuracy} | {figures.get('time', '-')} | "
+        preset = f"`{record['preset']}`" + (f" (measured as {record['measured_as']})" if "measured_as" in record else "")
+        rows.append(f"| {preset} | {record['purpose']} | {record['seeds']} | {accuracy} | {figures.get('time', '-')} | "
                     f"{against} | {records['machines'][record['machine']]} | {record['date']} | {record['commit']} |")
     return "\n".join(rows) + "\n"
 

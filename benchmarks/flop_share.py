@@ -1,6 +1,6 @@
 """How close fastnet's training steps come to this CPU's limit.
 
-    python benchmarks/flop_share.py --threads 2 --presets airbench94 cpu85 cpu-peer-silu --repeats 3
+    python benchmarks/flop_share.py --threads 2 --presets airbench94 cpu85 cpu-peer --repeats 3
 
 For each preset: the FLOPs of one training step (torch.utils.flop_counter: convolutions and
 matrix products, forward, backward and Muon's iterations) on whole images and, where the
@@ -74,7 +74,7 @@ def measure_step(learner, repeats: int) -> tuple[int, float]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["airbench94", "cpu85", "cpu-peer-silu"], choices=sorted(PRESETS))
+    parser.add_argument("--presets", nargs="+", default=["airbench94", "cpu85", "cpu-peer"], choices=sorted(PRESETS))
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=2048, help="side of the square matrix product timed for the peak")

@@ -2,7 +2,7 @@
 `cifarlab train fastnet` process, several at a time (for a GPU, which has room for them).
 
     python benchmarks/recipe_search.py --data ../shared/data/cifar10-jpeg.tar.gz --parallel 4 \
-        --variant base "--preset cpu90" --variant bs128 "--preset cpu90 --batch-size 128" \
+        --variant base "--preset cpu-peer" --variant bs128 "--preset cpu-peer --batch-size 128" \
         --seeds 1 2 3 4 -- --device cuda --precision fp32
 
 Accuracy is what this measures: final test accuracy does not depend on the device beyond

@@ -2,7 +2,7 @@
 study's ConvNet protocol, in one run on one machine.
 
     python benchmarks/time_to_accuracy.py --data ../shared/data/cifar10-jpeg.tar.gz \
-        --runs fastnet:cpu85 fastnet:cpu90 convnet:study --seeds 1 2 3 --convnet-seeds 1
+        --runs fastnet:cpu85 fastnet:cpu-peer convnet:study --seeds 1 2 3 --convnet-seeds 1
 
 Each run is a separate `python -m cifarlab train` process. Reported per run: the wall time
 of the whole command (start-up, data loading, training, every evaluation, writing files),
@@ -42,7 +42,7 @@ def describe(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--runs", nargs="+", default=["fastnet:cpu85", "fastnet:cpu90", "convnet:study"],
+    parser.add_argument("--runs", nargs="+", default=["fastnet:cpu85", "fastnet:cpu-peer", "convnet:study"],
                         help="MODEL:PRESET pairs, run in this order")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds of the fastnet runs")
     parser.add_argument("--convnet-seeds", type=int, nargs="+", default=[1], help="seeds of the ConvNet runs")

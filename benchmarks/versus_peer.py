@@ -3,7 +3,7 @@
 side on this machine in one run, on the same data.
 
     python benchmarks/versus_peer.py --data ../shared/data/cifar10-jpeg.tar.gz \\
-        --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu90 fastnet:cpu-peer --seeds 1 2 3 -- --threads 2
+        --peer-seeds 0 1 2 --runs fastnet:cpu85 fastnet:cpu-peer --seeds 1 2 3 -- --threads 2
 
 A run may carry options of its own, to set a variant beside its preset in the same call:
 `--runs fastnet:cpu-peer "fastnet:cpu-peer --epochs 10 --small-crop-epochs 6"`.
@@ -210,7 +210,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
     parser.add_argument("--peer-seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--runs", nargs="*", default=["fastnet:cpu85", "fastnet:cpu90"],
+    parser.add_argument("--runs", nargs="*", default=["fastnet:cpu85", "fastnet:cpu-peer"],
                         help="MODEL:PRESET pairs, each optionally with options of its own in one quoted argument "
                              "(\"fastnet:cpu-peer --epochs 10\"); given with none, the reference runs alone (to extend "
                              "a record)")

@@ -114,3 +114,30 @@ def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path
     # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 1000, 3.5 epochs, eval-every 0)
     assert config["widths"] == [8, 16, 16] and config["batch_size"] == 50 and config["epochs"] == 3.0
     assert config["eval_every"] == 3
+
+
+def test_a_renamed_preset_names_its_new_name(capsys):
+    assert main(["train", "fastnet", "--preset", "cpu-peer-silu", "--steps", "1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "cifarlab: error: preset 'cpu-peer-silu' of fastnet was renamed 'cpu-peer': use --preset cpu-peer"]
+
+
+def test_a_retired_preset_gives_the_options_that_are_its_recipe(learnable_folder, tmp_path, capsys):
+    from cifarlab.training.fastnet.config import RETIRED_PRESETS
+    from cifarlab.training.resolve import resolve
+
+    assert main(["train", "fastnet", "--preset", "cpu90", "--steps", "1"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and "was retired; the same recipe is --preset" in message
+    flags = message.split("the same recipe is ")[1].split()
+    assert main(["train", "fastnet", *flags, "--print-config"]) == 0
+    printed = tmp_path / "printed.toml"
+    printed.write_text(capsys.readouterr().out)
+    assert resolve("fastnet", config_file=printed) == resolve("fastnet", options=RETIRED_PRESETS["cpu90"])
+    # a run made with it names no preset: it evaluates (and resumes) from its own config.json
+    run = tmp_path / "run"
+    tiny = [option for option in TINY if option != "--no-augment"]  # its small windows are augmentation
+    assert main(["train", "fastnet", *flags, "--data", str(learnable_folder), "--out", str(run), *tiny,
+                 "--small-crop-epochs", "1", "--no-pictures"]) == 0
+    assert "preset" not in json.loads((run / "config.json").read_text())["config"]
+    assert main(["evaluate", str(run)]) == 0

@@ -61,3 +61,13 @@ def test_a_record_without_its_machine_is_refused(figures, records):
               "record": {"x": {"id": "x", "kind": "measured", "date": "2026-12-07", "commit": "abc", "command": "c",
                                "results": "r", "figures": {"time": "1.0 s"}}}}
     assert figures.record_problems(broken) == ["record x: no machine", "record x: machine None is not in [machines]"]
+
+
+def test_a_record_of_a_preset_no_longer_offered_must_say_it_is_retired(figures, records):
+    current = dict(records["record"]["cpu85"], id="y")
+    gone = dict(current, id="z", preset="fastnet --preset cpu90")
+    listed = {"machines": records["machines"], "record": {"y": current, "z": gone}}
+    assert figures.record_problems(listed) == ["record z: 'fastnet --preset cpu90' is not offered: mark the record retired"]
+    listed["record"]["z"] = dict(gone, retired="merged into cpu-peer")
+    assert figures.record_problems(listed) == []
+    assert "cpu90" not in figures.presets_table(listed)

@@ -43,7 +43,8 @@ def register(commands) -> None:
         sub.add_argument("--print-config", action="store_true",
                          help="print the resolved options as a TOML config file and exit")
         if entry.presets:
-            sub.add_argument("--preset", choices=sorted(entry.presets),
+            # not argparse's choices: a retired preset's name gets its own answer (training/resolve.py)
+            sub.add_argument("--preset", metavar="{" + ",".join(sorted(entry.presets)) + "}",
                              help="start from a named set of options (a config file and explicit options win): "
                                   + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
         sub.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")

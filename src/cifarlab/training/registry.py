@@ -29,6 +29,7 @@ class ModelEntry:
     make_learner: Callable  # (config, DataShape, Runtime or None for the NumPy engine) -> Learner
     summary: str
     presets: dict[str, dict] = field(default_factory=dict)  # config and runtime fields by preset name
+    retired_presets: dict[str, dict] = field(default_factory=dict)  # what presets no longer offered were
     runtime_defaults: dict = field(default_factory=dict)  # the model's own defaults of Runtime's fields
 
     @property
@@ -97,7 +98,7 @@ def _fastnet(cfg, data: DataShape, runtime):
 
 def model_registry() -> dict[str, ModelEntry]:
     from cifarlab.training.configs import ConvNetConfig, NumpyMLPConfig, TorchMLPConfig
-    from cifarlab.training.fastnet.config import PRESETS, FastNetConfig
+    from cifarlab.training.fastnet.config import PRESETS, RETIRED_PRESETS, FastNetConfig
 
     return {
         "numpy-mlp": ModelEntry(NumpyMLPConfig, "numpy", "flat", _numpy_mlp,
@@ -109,7 +110,8 @@ def model_registry() -> dict[str, ModelEntry]:
                               presets={"study": {}}),
         "fastnet": ModelEntry(FastNetConfig, "torch", "nchw", _fastnet,
                               "a fast modern ConvNet (whitening, GELU, label smoothing, Muon, TTA)",
-                              presets=PRESETS, runtime_defaults={"precision": "auto"}),
+                              presets=PRESETS, retired_presets=RETIRED_PRESETS,
+                              runtime_defaults={"precision": "auto"}),
     }
 
 

@@ -38,6 +38,8 @@ def resolve(model: str, options: dict | None = None, preset: str | None = None,
     """The config and runtime of `model`: its defaults, then `preset`, then `config_file`
     (TOML, or a run's config.json), then `options`. Any mistake is a CifarlabError."""
     entry = get_model(model)
+    if preset in entry.retired_presets:
+        raise CifarlabError(retired_preset_message(model, preset))
     if preset is not None and preset not in entry.presets:
         raise CifarlabError(f"unknown preset {preset!r} for {model}: choose one of {', '.join(entry.presets)}")
     layers = [entry.presets[preset] if preset else {},
@@ -57,6 +59,39 @@ def resolve(model: str, options: dict | None = None, preset: str | None = None,
         return Resolved(config, Runtime(**{**entry.runtime_defaults, **where}))
     except (TypeError, ValueError) as exc:
         raise CifarlabError(str(exc)) from None
+
+
+def retired_preset_message(model: str, preset: str) -> str:
+    """What became of a retired preset: the preset it was renamed, or the options that turn the
+    nearest current preset into it."""
+    entry = get_model(model)
+
+    def options_changed(current: str) -> dict:
+        recipe = resolve(model, preset=current)
+        retired = resolve(model, options=entry.retired_presets[preset])
+        return {name: value for name, value in _fields_of(retired).items() if _fields_of(recipe)[name] != value}
+
+    nearest = min(entry.presets, key=lambda name: len(options_changed(name)))
+    changes = options_changed(nearest)
+    if not changes:
+        return f"preset {preset!r} of {model} was renamed {nearest!r}: use --preset {nearest}"
+    return (f"preset {preset!r} of {model} was retired; the same recipe is --preset {nearest} "
+            + " ".join(_as_flag(name, value) for name, value in changes.items()))
+
+
+def _fields_of(resolved: Resolved) -> dict:
+    runtime = dataclasses.asdict(resolved.runtime) if resolved.runtime else {}
+    return {**runtime, **dataclasses.asdict(resolved.config)}
+
+
+def _as_flag(name: str, value) -> str:
+    """The command-line option that sets `name` to `value`."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else "--no-" + flag[2:]
+    if isinstance(value, (tuple, list)):
+        return f"{flag} {','.join(map(str, value))}"
+    return f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
 
 
 def _without_replaced_budget(values: dict, layer: dict) -> dict:
