@@ -47,10 +47,12 @@ def matmul_rate(dtype: torch.dtype, size: int) -> float:
     return 2 * size**3 / min(times)
 
 
-def step_learner(preset: str, windows: bool):
-    """A learner of `preset` that trains every step on whole images, or on its small windows."""
+def step_learner(preset: str, window: int | None):
+    """A learner of `preset` that trains every step on whole images (window None) or on windows
+    of this side."""
     options = {**PRESETS[preset], "eval_batch_size": 250, "precision": "auto"}  # airbench94's own default: bf16
-    options["small_crop_epochs"] = 1e9 if windows else 0.0
+    options.update({"small_crop": window, "small_crop_epochs": 1e9, "small_crop_growth": False} if window
+                   else {"small_crop_epochs": 0.0})
     return learner_for("fastnet", **options)
 
 
@@ -95,12 +97,12 @@ def main():
     for preset in args.presets:
         recipe = resolve("fastnet", preset=preset)[0]  # its epochs and windows as a run resolves them
         window_epochs = recipe.small_crop_epochs if recipe.small_crop else 0.0
-        kinds = [("whole", False, recipe.epochs - window_epochs)]
-        if window_epochs:
-            kinds.append((f"{recipe.small_crop}x{recipe.small_crop} windows", True, window_epochs))
+        kinds = [("whole", None, recipe.epochs - window_epochs)]
+        sizes = range(recipe.small_crop, 32, 4) if recipe.small_crop_growth else [recipe.small_crop]
+        kinds += [(f"{size}x{size} windows", size, window_epochs / len(sizes)) for size in sizes if window_epochs]
         run_flops, rows = 0.0, []
-        for name, windows, epochs in kinds:
-            learner = step_learner(preset, windows)
+        for name, window, epochs in kinds:
+            learner = step_learner(preset, window)
             precision = "bf16" if learner.autocast_dtype == torch.bfloat16 else "fp32"
             flops, seconds = measure_step(learner, args.repeats)
             per_image = flops / learner.cfg.batch_size

@@ -195,6 +195,17 @@ def test_small_crops_for_the_first_steps_then_whole_images():
         assert learner.augment(batch).shape[-2:] == (side, side)
 
 
+def test_growing_windows_step_up_by_four_pixels_in_equal_shares_then_whole_images():
+    learner = fastnet_learner(train_size=40, batch_size=4, small_crop=20, small_crop_epochs=0.6,
+                              small_crop_growth=True)  # 6 steps of windows: 20, 20, 24, 24, 28, 28
+    batch = torch.randn(4, 3, 32, 32)
+    sides = []
+    for step in range(8):
+        learner.step = step
+        sides.append(learner.augment(batch).shape[-1])
+    assert sides == [20, 20, 24, 24, 28, 28, 32, 32]
+
+
 def test_colour_jitter_comes_after_the_crop_and_only_when_asked():
     batch = torch.randn(4, 3, 32, 32)
     plain = fastnet_learner(batch_size=4, flip="random").augment(batch)

@@ -76,6 +76,7 @@ def test_bad_widths_are_rejected(capsys):
 @pytest.mark.parametrize("bad, message", [(["--small-crop", "12"], "16 to 32 pixels"),
                                           (["--small-crop", "40"], "16 to 32 pixels"),
                                           (["--small-crop-epochs", "2"], "needs --small-crop SIZE"),
+                                          (["--small-crop-growth"], "needs --small-crop SIZE"),
                                           (["--small-crop", "24", "--small-crop-epochs", "-1"], "must not be negative"),
                                           (["--small-crop", "24", "--no-augment"], "drop --no-augment"),
                                           (["--tta-fraction", "0"], "must be in (0, 1]"),

@@ -44,6 +44,9 @@ class FastNetConfig(TorchTrainConfig):
     small_crop: int = option(0, "train on random windows of this size (e.g. 24: about half the cost of a 32x32 "
                                 "image) for the first --small-crop-epochs epochs, then on whole images (0: never)")
     small_crop_epochs: float = option(0.0, "epochs trained on --small-crop windows")
+    small_crop_growth: bool = option(False, "grow the windows 4 pixels at a time, at equal intervals, from "
+                                            "--small-crop towards the whole image over --small-crop-epochs (--small-"
+                                            "crop 20: 20x20, 24x24, then 28x28 windows, a third of those epochs each)")
     brightness: float = option(0.0, "colour jitter: add to each training image one random offset of up to this "
                                     "many standard deviations, either sign (0: none)")
     contrast: float = option(0.0, "colour jitter: scale each training image about its own mean by a random factor "
@@ -85,6 +88,8 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--small-crop-epochs must not be negative, got {self.small_crop_epochs}")
         if self.small_crop_epochs > 0 and not self.small_crop:
             raise ValueError("--small-crop-epochs needs --small-crop SIZE")
+        if self.small_crop_growth and not self.small_crop:
+            raise ValueError("--small-crop-growth needs --small-crop SIZE")
         if self.small_crop and not self.augment:
             raise ValueError("--small-crop cuts its windows as augmentation: drop --no-augment")
         if self.brightness < 0:

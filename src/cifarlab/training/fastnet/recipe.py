@@ -112,10 +112,10 @@ class FastNetLearner(TorchLearner):
     # 4. augmentation --------------------------------------------------------------------
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
         cfg, generator = self.cfg, self.augment_generator
-        # --small-crop: random windows of this size for the first --small-crop-epochs (a 28x28
-        # window costs 0.72x a whole image on a 2-core AMD EPYC: benchmarks/step_cost.py)
-        small = self.step < round(cfg.small_crop_epochs * self.epoch_steps)
-        size = cfg.small_crop if small else None
+        # --small-crop: random windows for the first --small-crop-epochs (a 28x28 window costs
+        # 0.72x a whole image on a 2-core AMD EPYC: benchmarks/step_cost.py)
+        size = window_size(self.step, round(cfg.small_crop_epochs * self.epoch_steps), cfg.small_crop,
+                           cfg.small_crop_growth, inputs.shape[-1])
         if cfg.flip == "random":
             inputs = flip_and_crop(inputs, cfg.crop_padding, generator, size)
         else:
@@ -185,6 +185,18 @@ class FastNetLearner(TorchLearner):
                 "first_filters": (preferred_patches(filters_through_whitening(self.model), test_inputs),
                                   "first trained convolution through the whitening: the 4x4 image patch each "
                                   "filter responds to most (its weights x the patch covariance)")}
+
+
+def window_size(step: int, window_steps: int, smallest: int, growth: bool, whole: int) -> int | None:
+    """The side of the training windows at `step` (None: whole images). The first `window_steps`
+    steps train on `smallest`-pixel windows or, with `growth`, on sizes 4 pixels apart from
+    `smallest` up to below `whole`, each for an equal share of those steps."""
+    if not smallest or step >= window_steps:
+        return None
+    if not growth:
+        return smallest
+    sizes = range(smallest, whole, 4) or [smallest]
+    return sizes[step * len(sizes) // window_steps]
 
 
 def least_confident(logits: torch.Tensor, fraction: float) -> torch.Tensor:
