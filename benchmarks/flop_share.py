@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from train_process import learner_for  # benchmarks/ is on the path when run as a script
 
 from cifarlab.training.fastnet.config import PRESETS
+from cifarlab.training.fastnet.recipe import window_sizes
 from cifarlab.training.resolve import resolve
 from cifarlab.training.runtime import cpu_model_and_generation, native_bf16
 
@@ -98,7 +99,7 @@ def main():
         recipe = resolve("fastnet", preset=preset)[0]  # its epochs and windows as a run resolves them
         window_epochs = recipe.small_crop_epochs if recipe.small_crop else 0.0
         kinds = [("whole", None, recipe.epochs - window_epochs)]
-        sizes = range(recipe.small_crop, 32, 4) if recipe.small_crop_growth else [recipe.small_crop]
+        sizes = window_sizes(recipe.small_crop, recipe.small_crop_growth, 32)
         kinds += [(f"{size}x{size} windows", size, window_epochs / len(sizes)) for size in sizes if window_epochs]
         run_flops, rows = 0.0, []
         for name, window, epochs in kinds:

@@ -66,10 +66,11 @@ def retired_preset_message(model: str, preset: str) -> str:
     nearest current preset into it."""
     entry = get_model(model)
 
+    retired = _fields_of(resolve(model, options=entry.retired_presets[preset]))
+
     def options_changed(current: str) -> dict:
-        recipe = resolve(model, preset=current)
-        retired = resolve(model, options=entry.retired_presets[preset])
-        return {name: value for name, value in _fields_of(retired).items() if _fields_of(recipe)[name] != value}
+        recipe = _fields_of(resolve(model, preset=current))
+        return {name: value for name, value in retired.items() if recipe[name] != value}
 
     nearest = min(entry.presets, key=lambda name: len(options_changed(name)))
     changes = options_changed(nearest)

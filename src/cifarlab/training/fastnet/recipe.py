@@ -193,10 +193,13 @@ def window_size(step: int, window_steps: int, smallest: int, growth: bool, whole
     `smallest` up to below `whole`, each for an equal share of those steps."""
     if not smallest or step >= window_steps:
         return None
-    if not growth:
-        return smallest
-    sizes = range(smallest, whole, 4) or [smallest]
+    sizes = window_sizes(smallest, growth, whole)
     return sizes[step * len(sizes) // window_steps]
+
+
+def window_sizes(smallest: int, growth: bool, whole: int) -> list[int]:
+    """The window sides a run trains on, smallest first, each for an equal share of its window steps."""
+    return list(range(smallest, whole, 4) or [smallest]) if growth else [smallest]
 
 
 def least_confident(logits: torch.Tensor, fraction: float) -> torch.Tensor:
