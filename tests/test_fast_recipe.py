@@ -244,10 +244,11 @@ def test_frozen_whitening_bias_gets_no_gradient_and_training_is_unchanged():
 
 def test_killed_muon_run_with_micro_batches_and_alternating_flips_resumes_exactly(learnable_folder, tmp_path,
                                                                                  kill_after_evaluations):
-    """Muon's momentum buffers, the flips' epoch parity and the augmentation draws (colour
-    jitter's too) are restored."""
+    """Muon's momentum buffers, the flips' epoch parity, the augmentation draws (colour jitter's
+    too) and --skip-easiest's last losses (it leaves images out from step 6 on) are restored."""
     recipe = [*TINY, "--augment", "--flip", "alternate", "--optimizer", "muon", "--micro-batch-size", "20",
-              "--muon-lr", "0.1", "--brightness", "0.1", "--contrast", "0.1"]
+              "--muon-lr", "0.1", "--brightness", "0.1", "--contrast", "0.1", "--skip-easiest", "0.3",
+              "--skip-from-epoch", "1"]
     assert main(["train", "fastnet", "--data", str(learnable_folder), "--out", str(tmp_path / "whole"), *recipe]) == 0
     arm, disarm = kill_after_evaluations
     arm(2)  # dies at step 8, in the second epoch (6 steps each)

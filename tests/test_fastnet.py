@@ -83,7 +83,9 @@ def test_bad_widths_are_rejected(capsys):
                                           (["--tta-fraction", "1.5"], "must be in (0, 1]"),
                                           (["--brightness", "-0.1"], "--brightness must not be negative"),
                                           (["--contrast", "1"], "--contrast must be in [0, 1)"),
-                                          (["--brightness", "0.1", "--no-augment"], "drop --no-augment")])
+                                          (["--brightness", "0.1", "--no-augment"], "drop --no-augment"),
+                                          (["--skip-easiest", "1"], "--skip-easiest must be in [0, 1)"),
+                                          (["--skip-from-epoch", "-1"], "--skip-from-epoch must not be negative")])
 def test_bad_fastnet_options_are_one_line_errors(capsys, bad, message):
     assert main(["train", "fastnet", *bad]) == 2
     err = capsys.readouterr().err

@@ -35,6 +35,8 @@ class Learner(Protocol):
 
     def stage(self, x: np.ndarray, y: np.ndarray) -> tuple:
         """The training arrays in the form batches are cut from (a GPU learner copies them there once)."""
+    def choose(self, batch: np.ndarray) -> np.ndarray:
+        """The images of the scheduled batch (training-set indices) that this step trains on."""
     def train_step(self, x, y, lr: float) -> SupportsFloat:
         """The batch's mean loss: a float, or a tensor that float() reads (waiting for it)."""
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]: ...
@@ -113,7 +115,7 @@ def fit(learner: Learner, data: PreparedData, cfg: TrainConfig, run_dir: Path, r
         with StopRequests() as stop:
             for step in range(state.step, cfg.steps):
                 lr = lr_at(step, cfg.lr, cfg.steps, cfg.schedule, cfg.warmup_steps)
-                batch, started = schedule(step), time.perf_counter()
+                batch, started = learner.choose(schedule(step)), time.perf_counter()
                 loss = learner.train_step(train_x[batch], train_y[batch], lr)
                 run.unread.add(_Step(step + 1, loss, lr, run.clock.seconds(), len(batch), started))
                 run.report.step()

@@ -56,6 +56,9 @@ class NumpyLearner:
     def any_rank(self, flag: bool) -> bool:
         return flag  # one process
 
+    def choose(self, batch: np.ndarray) -> np.ndarray:
+        return batch  # every scheduled image
+
     def train_step(self, x, y, lr):
         # a diverging run overflows here; the loop's NaN guard reports it in one line, so
         # NumPy's own warnings would only repeat it, less clearly

@@ -117,6 +117,10 @@ class TorchLearner:
             return images.numpy(), y
         return DeviceRows(images), DeviceRows(torch.from_numpy(y).to(self.device))
 
+    def choose(self, batch: np.ndarray) -> np.ndarray:
+        """The images of step `self.step`'s scheduled batch that it trains on (all, unless a recipe leaves some out)."""
+        return batch
+
     def before_step(self, inputs: torch.Tensor) -> None:
         """`inputs`: the whole un-augmented batch of step `self.step` (0-based)."""
 

@@ -56,6 +56,10 @@ class FastNetConfig(TorchTrainConfig):
                                  "at each step) or alternate (a seeded random half mirrored in the first epoch, "
                                  "then every image mirrored relative to its previous epoch)", ("random", "alternate"))
     label_smoothing: float = option(0.2, "label smoothing of the training loss")
+    skip_easiest: float = option(0.0, "from --skip-from-epoch on, leave this share of each batch out: the images "
+                                      "whose loss was lowest when last trained on (one left out is kept the next "
+                                      "time); a step costs as much less (0: none)")
+    skip_from_epoch: float = option(1.0, "with --skip-easiest, the epoch from which batches leave images out")
     tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
     tta_translate: bool = option(True, "with --tta, also average over two 1-pixel diagonal shifts (6 views: "
                                         "3x the evaluation cost)")
@@ -98,6 +102,10 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--contrast must be in [0, 1), got {self.contrast}")
         if (self.brightness or self.contrast) and not self.augment:
             raise ValueError("--brightness and --contrast are augmentation: drop --no-augment")
+        if not 0.0 <= self.skip_easiest < 1.0:
+            raise ValueError(f"--skip-easiest must be in [0, 1), got {self.skip_easiest}")
+        if self.skip_from_epoch < 0:
+            raise ValueError(f"--skip-from-epoch must not be negative, got {self.skip_from_epoch}")
         if not 0.0 < self.tta_fraction <= 1.0:
             raise ValueError(f"--tta-fraction must be in (0, 1], got {self.tta_fraction}")
 

@@ -5,7 +5,8 @@ FastNetConfig is read here under its option name. Each trick says what it buys. 
 that depends on the step is a function of the step (or saved in the checkpoint), so a resumed
 run ends exactly as an uninterrupted one.
 
-    1. staging        alternating flips start from a seeded half of the images mirrored
+    1. staging        alternating flips start from a seeded half of the images mirrored;
+                      later batches may leave their easiest images out
     2. optimiser      typed parameter groups: fast batch-norm shifts, the whitening bias, Muon
     3. before a step  the whitening layer from the first batch; the whitening bias frozen later
     4. augmentation   flips, translations, small windows early on, colour jitter
@@ -22,10 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cifarlab.data.augment import colour_jitter, flip_and_crop, mirror_half, random_crop
+from cifarlab.errors import CifarlabError
 from cifarlab.training.configs import steps_per_epoch
 from cifarlab.training.fastnet.config import FastNetConfig
 from cifarlab.training.fastnet.lookahead import Lookahead
 from cifarlab.training.fastnet.pictures import filters_through_whitening, preferred_patches, whitening_patches
+from cifarlab.training.fastnet.selection import LastLosses
 from cifarlab.training.optimizers import ParamGroup
 from cifarlab.training.runtime import Runtime
 from cifarlab.training.torch_learner import TorchLearner
@@ -42,6 +45,10 @@ class FastNetLearner(TorchLearner):
         self.lookahead = None
         if cfg.lookahead_epochs >= 0:
             self.lookahead = Lookahead(round(cfg.lookahead_epochs * self.epoch_steps), cfg.steps)
+        self.last_losses = LastLosses(train_size) if cfg.skip_easiest else None
+        if self.last_losses is not None and self.distributed:
+            raise CifarlabError("--skip-easiest trains in one process only (each rank would see its own losses)")
+        self.chosen, self.losses_of_step = None, []
 
     # 1. staging ---------------------------------------------------------------------------
     def stage(self, x: np.ndarray, y: np.ndarray):
@@ -51,6 +58,13 @@ class FastNetLearner(TorchLearner):
             # epochs rather than by chance
             x = mirror_half(torch.from_numpy(x), self.cfg.seed).numpy()
         return super().stage(x, y)
+
+    def choose(self, batch: np.ndarray) -> np.ndarray:
+        """--skip-easiest: from --skip-from-epoch on, the batch less its easiest share (selection.py)."""
+        self.chosen = batch
+        if self.last_losses is not None and self.step >= round(self.cfg.skip_from_epoch * self.epoch_steps):
+            self.chosen = self.last_losses.choose(batch, keep_share=1 - self.cfg.skip_easiest)
+        return self.chosen
 
     # 2. optimiser -------------------------------------------------------------------------
     def build_param_groups(self) -> list[ParamGroup]:
@@ -127,10 +141,16 @@ class FastNetLearner(TorchLearner):
 
     # 5. loss ----------------------------------------------------------------------------
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, targets, label_smoothing=self.cfg.label_smoothing)
+        per_image = F.cross_entropy(logits, targets, label_smoothing=self.cfg.label_smoothing, reduction="none")
+        if self.last_losses is not None:  # remembered for step 1's choice in later epochs
+            self.losses_of_step.append(per_image.detach().float())
+        return per_image.mean()
 
     # 6. after a step --------------------------------------------------------------------
     def after_step(self) -> None:
+        if self.last_losses is not None and self.chosen is not None:
+            self.last_losses.record(self.chosen, torch.cat(self.losses_of_step).cpu().numpy())
+        self.chosen, self.losses_of_step = None, []
         if self.lookahead is None:
             return
         self.lookahead.after_step(self.model, self.step)
@@ -138,11 +158,14 @@ class FastNetLearner(TorchLearner):
             self.lookahead.settle(self.model)  # evaluations and checkpoints see the average
 
     def recipe_state(self) -> dict:
-        return self.lookahead.state_dict() if self.lookahead else {}
+        state = self.lookahead.state_dict() if self.lookahead else {}
+        return {**state, **self.last_losses.state_dict()} if self.last_losses is not None else state
 
     def load_recipe_state(self, state: dict) -> None:
         if self.lookahead and state:
             self.lookahead.load_state_dict(state)
+        if self.last_losses is not None:
+            self.last_losses.load_state_dict(state)
 
     # 7. evaluation ----------------------------------------------------------------------
     @torch.inference_mode()
