@@ -130,6 +130,17 @@ def test_preset_applies_but_explicit_options_win(learnable_folder, tmp_path, mon
     assert config["momentum"] == 0.5 and config["steps"] == 40
 
 
+def test_every_offered_preset_says_what_it_is_for_in_the_help(capsys):
+    from cifarlab.training.registry import model_registry
+
+    for name, entry in model_registry().items():
+        assert set(entry.preset_purposes) == set(entry.presets), name
+        with pytest.raises(SystemExit):
+            main(["train", name, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert all(f"{preset}: {purpose}" in help_text for preset, purpose in entry.preset_purposes.items())
+
+
 @pytest.mark.parametrize("bad, message", [
     (["--steps", "0"], "needs a budget: --steps 0 trains nothing"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),

@@ -46,7 +46,9 @@ def register(commands) -> None:
             # not argparse's choices: a retired preset's name gets its own answer (training/resolve.py)
             sub.add_argument("--preset", metavar="{" + ",".join(sorted(entry.presets)) + "}",
                              help="start from a named set of options (a config file and explicit options win): "
-                                  + "; ".join(f"{k}: {v or 'the defaults'}" for k, v in entry.presets.items()))
+                                  + "; ".join(f"{name}: {entry.preset_purposes.get(name, 'its own options')}"
+                                              for name in entry.presets)
+                                  + ". --preset NAME --print-config prints its options")
         sub.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
         sub.add_argument("--no-pictures", action="store_true",
                          help="end without the test set's confusion matrix and most confident mistakes "

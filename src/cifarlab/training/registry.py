@@ -30,6 +30,7 @@ class ModelEntry:
     summary: str
     presets: dict[str, dict] = field(default_factory=dict)  # config and runtime fields by preset name
     retired_presets: dict[str, dict] = field(default_factory=dict)  # what presets no longer offered were
+    preset_purposes: dict[str, str] = field(default_factory=dict)  # one line per preset, for --help
     runtime_defaults: dict = field(default_factory=dict)  # the model's own defaults of Runtime's fields
 
     @property
@@ -98,19 +99,24 @@ def _fastnet(cfg, data: DataShape, runtime):
 
 def model_registry() -> dict[str, ModelEntry]:
     from cifarlab.training.configs import ConvNetConfig, NumpyMLPConfig, TorchMLPConfig
-    from cifarlab.training.fastnet.config import PRESETS, RETIRED_PRESETS, FastNetConfig
+    from cifarlab.training.fastnet.config import PRESET_PURPOSES, PRESETS, RETIRED_PRESETS, FastNetConfig
 
     return {
         "numpy-mlp": ModelEntry(NumpyMLPConfig, "numpy", "flat", _numpy_mlp,
                                 "NumPy MLP with hand-written backward (study part 1)",
-                                presets={"study": {}, "best": NUMPY_MLP_BEST}),
+                                presets={"study": {}, "best": NUMPY_MLP_BEST},
+                                preset_purposes={"study": "the study's MLP (the defaults)",
+                                                 "best": "standardised pixels, He init, batch norm and dropout"}),
         "mlp": ModelEntry(TorchMLPConfig, "torch", "nchw", _torch_mlp, "PyTorch MLP (study part 2)",
-                          presets={"study": {}, "best": TORCH_MLP_BEST, "study-best": STUDY_BEST_MLP}),
+                          presets={"study": {}, "best": TORCH_MLP_BEST, "study-best": STUDY_BEST_MLP},
+                          preset_purposes={"study": "the study's MLP (the defaults)",
+                                           "best": "batch norm, dropout and augmentation",
+                                           "study-best": "the study's best MLP (its Table 2)"}),
         "convnet": ModelEntry(ConvNetConfig, "torch", "nchw", _convnet, "the study's VGG-like ConvNet (study part 4)",
-                              presets={"study": {}}),
+                              presets={"study": {}}, preset_purposes={"study": "the study's ConvNet (the defaults)"}),
         "fastnet": ModelEntry(FastNetConfig, "torch", "nchw", _fastnet,
                               "a fast modern ConvNet (whitening, GELU, label smoothing, Muon, TTA)",
-                              presets=PRESETS, retired_presets=RETIRED_PRESETS,
+                              presets=PRESETS, retired_presets=RETIRED_PRESETS, preset_purposes=PRESET_PURPOSES,
                               runtime_defaults={"precision": "auto"}),
     }
 

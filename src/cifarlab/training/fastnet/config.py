@@ -140,6 +140,9 @@ CPU_PEER = {**CPU, "widths": (64, 192, 256), "epochs": 9.0, "small_crop": 28, "s
             "brightness": 0.14, "contrast": 0.13, "label_smoothing": 0.1, "activation": "silu"}
 
 PRESETS = {"airbench94": {}, "cpu85": CPU85, "cpu-peer": CPU_PEER}
+PRESET_PURPOSES = {"airbench94": "the published airbench94 recipe, made for a GPU (the defaults)",
+                   "cpu85": "the quick CPU recipe: narrow blocks, 3.25 epochs",
+                   "cpu-peer": "the CPU recipe at the accuracy of airbench94 on a CPU"}
 
 # Presets that were merged into the two above, by what they were: benchmarks/RESULTS.md's older
 # sections quote them. A run made with one keeps its options in its config.json, so it evaluates
