@@ -8,7 +8,8 @@ preset trains on small windows first, on those; the step's measured time (median
 --repeats after a warm-up step, random images: speed does not depend on the pixels); the
 achieved FLOP/s as a share of the fastest matrix product torch runs here in the same precision
 (a square product of --size, best of five); and the FLOPs of a whole run's training (its epochs
-of each kind over 50,000 images; the final evaluation is not counted).
+of each kind over 50,000 images, less the images --skip-easiest leaves out; the final
+evaluation is not counted).
 
 `airbench94` is the published recipe's network and batch as fastnet builds them (widths 64,
 256, 256, SGD, batch 1024), the stand-in for the reference `../shared/peers/airbench94_cpu.py`,
@@ -46,6 +47,13 @@ def matmul_rate(dtype: torch.dtype, size: int) -> float:
         a @ b
         times.append(time.perf_counter() - started)
     return 2 * size**3 / min(times)
+
+
+def trained_epochs(start: float, end: float, recipe) -> float:
+    """Passes over the training set that epochs `start` to `end` of `recipe` train on: fewer
+    where --skip-easiest leaves a share of each batch out."""
+    skipped = max(0.0, end - max(start, recipe.skip_from_epoch)) if recipe.skip_easiest else 0.0
+    return end - start - recipe.skip_easiest * skipped
 
 
 def step_learner(preset: str, window: int | None):
@@ -98,9 +106,11 @@ def main():
     for preset in args.presets:
         recipe = resolve("fastnet", preset=preset)[0]  # its epochs and windows as a run resolves them
         window_epochs = recipe.small_crop_epochs if recipe.small_crop else 0.0
-        kinds = [("whole", None, recipe.epochs - window_epochs)]
+        kinds = [("whole", None, trained_epochs(window_epochs, recipe.epochs, recipe))]
         sizes = window_sizes(recipe.small_crop, recipe.small_crop_growth, 32)
-        kinds += [(f"{size}x{size} windows", size, window_epochs / len(sizes)) for size in sizes if window_epochs]
+        share = window_epochs / len(sizes)
+        kinds += [(f"{size}x{size} windows", size, trained_epochs(index * share, (index + 1) * share, recipe))
+                  for index, size in enumerate(sizes) if window_epochs]
         run_flops, rows = 0.0, []
         for name, window, epochs in kinds:
             learner = step_learner(preset, window)
