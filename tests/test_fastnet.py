@@ -119,10 +119,38 @@ def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path
     assert config["eval_every"] == 3
 
 
-def test_a_renamed_preset_names_its_new_name(capsys):
-    assert main(["train", "fastnet", "--preset", "cpu-peer-silu", "--steps", "1"]) == 2
+def test_a_renamed_preset_names_its_new_name(capsys, monkeypatch):
+    import dataclasses
+
+    from cifarlab.training import registry
+    from cifarlab.training.fastnet.config import CPU_PEER
+
+    original = registry.model_registry
+
+    def with_a_renamed_preset():
+        models = original()
+        models["fastnet"] = dataclasses.replace(models["fastnet"], retired_presets={"old-peer": CPU_PEER})
+        return models
+
+    monkeypatch.setattr(registry, "model_registry", with_a_renamed_preset)
+    assert main(["train", "fastnet", "--preset", "old-peer", "--steps", "1"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "cifarlab: error: preset 'cpu-peer-silu' of fastnet was renamed 'cpu-peer': use --preset cpu-peer"]
+        "cifarlab: error: preset 'old-peer' of fastnet was renamed 'cpu-peer': use --preset cpu-peer"]
+
+
+@pytest.mark.parametrize("retired", ["cpu90", "cpu-peer-silu"])
+def test_the_flags_a_retired_preset_prints_give_its_recipe(retired, tmp_path, capsys):
+    from cifarlab.training.fastnet.config import RETIRED_PRESETS
+    from cifarlab.training.resolve import resolve
+
+    assert main(["train", "fastnet", "--preset", retired, "--steps", "1"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and "was retired; the same recipe is --preset" in message
+    flags = message.split("the same recipe is ")[1].split()
+    assert main(["train", "fastnet", *flags, "--print-config"]) == 0
+    printed = tmp_path / "printed.toml"
+    printed.write_text(capsys.readouterr().out)
+    assert resolve("fastnet", config_file=printed) == resolve("fastnet", options=RETIRED_PRESETS[retired])
 
 
 def test_a_retired_preset_gives_the_options_that_are_its_recipe(learnable_folder, tmp_path, capsys):
