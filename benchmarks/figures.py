@@ -84,6 +84,17 @@ def offered(preset: str) -> bool:
     return not name or name in get_model(model).presets
 
 
+def purpose(preset: str) -> str:
+    """What an offered preset is for, in the words of `cifarlab train --help` (one text for both)."""
+    from cifarlab.training.registry import get_model
+
+    model, _, name = preset.partition(" --preset ")
+    entry = get_model(model)
+    if not name:  # a bare model runs its defaults: the preset with no options of its own
+        name = next(preset_name for preset_name, options in entry.presets.items() if not options)
+    return entry.preset_purposes[name]
+
+
 # --- the generated tables -------------------------------------------------------------------
 
 def presets_table(records: dict, only: str = "") -> str:
@@ -101,8 +112,9 @@ def presets_table(records: dict, only: str = "") -> str:
             against = f"{figures['ratio']} of its time{given}, its accuracy {figures['reference_accuracy']}"
         elif "original_time" in figures:
             against = f"the original: {figures['original_time']}, {figures['original_accuracy']}"
+        time = figures.get("time", "-") + (f" ({record['time_of']})" if "time_of" in record else "")
         preset = f"`{record['preset']}`" + (f" (measured as {record['measured_as']})" if "measured_as" in record else "")
-        rows.append(f"| {preset} | {record['purpose']} | {record['seeds']} | {accuracy} | {figures.get('time', '-')} | "
+        rows.append(f"| {preset} | {purpose(record['preset'])} | {record['seeds']} | {accuracy} | {time} | "
                     f"{against} | {records['machines'][record['machine']]} | {record['date']} | {record['commit']} |")
     return "\n".join(rows) + "\n"
 

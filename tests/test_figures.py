@@ -71,3 +71,12 @@ def test_a_record_of_a_preset_no_longer_offered_must_say_it_is_retired(figures, 
     listed["record"]["z"] = dict(gone, retired="merged into cpu-peer")
     assert figures.record_problems(listed) == []
     assert "cpu90" not in figures.presets_table(listed)
+
+
+def test_the_tables_say_what_a_preset_is_for_in_the_words_of_help(figures, records):
+    from cifarlab.training.registry import get_model
+
+    table = figures.presets_table(records)
+    fastnet = get_model("fastnet").preset_purposes
+    assert f"| `fastnet --preset cpu85` | {fastnet['cpu85']} |" in table
+    assert f"| `fastnet` | {fastnet['airbench94']} |" in table  # a bare model: its defaults' preset
