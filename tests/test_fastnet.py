@@ -119,23 +119,10 @@ def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path
     assert config["eval_every"] == 3
 
 
-def test_a_renamed_preset_names_its_new_name(capsys, monkeypatch):
-    import dataclasses
-
-    from cifarlab.training import registry
-    from cifarlab.training.fastnet.config import CPU_PEER
-
-    original = registry.model_registry
-
-    def with_a_renamed_preset():
-        models = original()
-        models["fastnet"] = dataclasses.replace(models["fastnet"], retired_presets={"old-peer": CPU_PEER})
-        return models
-
-    monkeypatch.setattr(registry, "model_registry", with_a_renamed_preset)
-    assert main(["train", "fastnet", "--preset", "old-peer", "--steps", "1"]) == 2
+def test_a_renamed_preset_names_its_new_name(capsys):
+    assert main(["train", "fastnet", "--preset", "cpu-peer-silu", "--steps", "1"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "cifarlab: error: preset 'old-peer' of fastnet was renamed 'cpu-peer': use --preset cpu-peer"]
+        "cifarlab: error: preset 'cpu-peer-silu' of fastnet was renamed 'cpu-peer': use --preset cpu-peer"]
 
 
 def flags_of_retired_preset(retired: str, tmp_path, capsys) -> list[str]:
@@ -152,10 +139,6 @@ def flags_of_retired_preset(retired: str, tmp_path, capsys) -> list[str]:
     printed.write_text(capsys.readouterr().out)
     assert resolve("fastnet", config_file=printed) == resolve("fastnet", options=RETIRED_PRESETS[retired])
     return flags
-
-
-def test_the_flags_a_retired_preset_prints_give_its_recipe(tmp_path, capsys):
-    assert flags_of_retired_preset("cpu-peer-silu", tmp_path, capsys) == ["--preset", "cpu-peer", "--skip-easiest", "0"]
 
 
 def test_a_run_made_with_a_retired_presets_flags_evaluates(learnable_folder, tmp_path, capsys):
