@@ -110,6 +110,8 @@ def presets_table(records: dict, only: str = "") -> str:
         if "ratio" in figures:
             given = " (given the memory setting)" if record.get("reference") == "memory kept" else ""
             against = f"{figures['ratio']} of its time{given}, its accuracy {figures['reference_accuracy']}"
+            if "plain_ratio" in figures:
+                against += f"; {figures['plain_ratio']} of the reference as it is"
         elif "original_time" in figures:
             against = f"the original: {figures['original_time']}, {figures['original_accuracy']}"
         time = figures.get("time", "-") + (f" ({record['time_of']})" if "time_of" in record else "")

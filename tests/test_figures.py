@@ -80,3 +80,12 @@ def test_the_tables_say_what_a_preset_is_for_in_the_words_of_help(figures, recor
     fastnet = get_model("fastnet").preset_purposes
     assert f"| `fastnet --preset cpu85` | {fastnet['cpu85']} |" in table
     assert f"| `fastnet` | {fastnet['airbench94']} |" in table  # a bare model: its defaults' preset
+
+
+def test_a_ratio_to_the_plain_reference_is_shown_beside_the_tuned_one(figures, records):
+    table = figures.presets_table(records)
+    both = [record for record in records["record"].values() if "plain_ratio" in record["figures"] and "retired" not in record]
+    assert both, "no current record has a ratio to the plain reference"
+    for record in both:
+        assert f"{record['figures']['ratio']} of its time" in table
+        assert f"{record['figures']['plain_ratio']} of the reference as it is" in table
