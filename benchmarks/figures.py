@@ -76,22 +76,25 @@ def record_problems(records: dict) -> list[str]:
     return problems
 
 
-def offered(preset: str) -> bool:
-    """Whether "MODEL --preset NAME" (or a bare MODEL, its defaults) is a preset cifarlab offers now."""
-    from cifarlab.training.registry import get_model
-
-    model, _, name = preset.partition(" --preset ")
-    return not name or name in get_model(model).presets
-
-
-def purpose(preset: str) -> str:
-    """What an offered preset is for, in the words of `cifarlab train --help` (one text for both)."""
+def named_preset(preset: str):
+    """(the model's registry entry, the preset's name) of "MODEL --preset NAME"; a bare MODEL runs
+    its defaults, the preset with no options of its own."""
     from cifarlab.training.registry import get_model
 
     model, _, name = preset.partition(" --preset ")
     entry = get_model(model)
-    if not name:  # a bare model runs its defaults: the preset with no options of its own
-        name = next(preset_name for preset_name, options in entry.presets.items() if not options)
+    return entry, name or next(preset_name for preset_name, options in entry.presets.items() if not options)
+
+
+def offered(preset: str) -> bool:
+    """Whether "MODEL --preset NAME" (or a bare MODEL, its defaults) is a preset cifarlab offers now."""
+    entry, name = named_preset(preset)
+    return name in entry.presets
+
+
+def purpose(preset: str) -> str:
+    """What an offered preset is for, in the words of `cifarlab train --help` (one text for both)."""
+    entry, name = named_preset(preset)
     return entry.preset_purposes[name]
 
 
