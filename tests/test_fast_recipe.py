@@ -154,6 +154,36 @@ def test_batches_cut_from_staged_tensors_train_exactly_like_numpy_batches():
         torch.testing.assert_close(a, b)
 
 
+def test_the_pictures_reuse_the_last_evaluations_logits_until_the_weights_change(tmp_path):
+    """A run's pictures need the test set's probabilities right after its final evaluation:
+    the same weights, so no second pass over the test set; after a step or a load, a new one."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 6)
+    learner = fastnet_learner(batch_size=6, eval_batch_size=4)
+    passes, real_logits = [], learner.logits
+    learner.logits = lambda images: passes.append(len(images)) or real_logits(images)
+    learner.evaluate(x, y)
+    expected = torch.softmax(real_logits(x), dim=1).numpy()
+    passes.clear()
+    np.testing.assert_allclose(learner.probabilities(x), expected, rtol=1e-6)
+    assert passes == []  # the evaluation's logits
+    learner.probabilities(x.copy())
+    assert passes == [6]  # other images (an equal copy counts as other): evaluated again
+    learner.train_step(x, y, 0.1)
+    learner.probabilities(x)
+    assert passes == [6, 6]  # a step changed the weights
+    other = fastnet_learner(batch_size=6, eval_batch_size=4)
+    with torch.no_grad():
+        for parameter in other.model.parameters():
+            parameter.copy_(torch.randn_like(parameter))
+    other.save(tmp_path / "other.pt", {"step": learner.step})  # other weights at the same step
+    learner.evaluate(x, y)
+    learner.load(tmp_path / "other.pt")
+    loaded = learner.probabilities(x)
+    assert passes == [6, 6, 6, 6]  # evaluated at this step, but with the weights before the load
+    np.testing.assert_allclose(loaded, torch.softmax(other.logits(x), dim=1).numpy(), rtol=1e-5)
+
+
 def test_micro_batches_give_the_whole_batch_gradient():
     """Without batch norm the parts' weighted gradients add up to the whole batch's."""
     rng = np.random.default_rng(0)

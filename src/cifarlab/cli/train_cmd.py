@@ -53,7 +53,8 @@ def register(commands) -> None:
         sub.add_argument("--no-pictures", action="store_true",
                          help="end without the test set's confusion matrix and most confident mistakes "
                               "(confusion_matrix.png, misclassified.png, per_class.csv and their TensorBoard "
-                              "images): one prediction pass over the test set and about a second of drawing less")
+                              "images): about a second of drawing less (torch models reuse the final evaluation's "
+                              "predictions; the NumPy engine predicts the test set once more)")
         add_config_options(sub, entry.config_cls, "recipe (saved with the run)")
         if entry.takes_runtime:
             add_config_options(sub, Runtime, "runtime", entry.runtime_defaults)

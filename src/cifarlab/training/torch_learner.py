@@ -59,6 +59,9 @@ class TorchLearner:
 
     def __init__(self, model: torch.nn.Module, cfg, runtime: Runtime, channels_last: bool = False):
         self.cfg, self.step = cfg, 0
+        # the logits of the images evaluated at this step, by array: the pictures at a run's end
+        # reuse the final evaluation's instead of a second pass over the test set
+        self.evaluated: dict[int, tuple[np.ndarray, int, torch.Tensor]] = {}
         self.eval_batch_size = cfg.eval_batch_size  # 0: timed before it is first needed (settle_eval_batch)
         self.device, self.group = self._place(runtime, cfg.batch_size)
         self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
@@ -227,6 +230,8 @@ class TorchLearner:
         the sums are added up."""
         mine = self.group.shard(len(y))
         logits = self.logits(x[mine])
+        if self.group.world_size == 1:
+            self.remember_logits(x, logits)
         targets = torch.from_numpy(y[mine]).to(logits.device)
         totals = torch.stack([F.cross_entropy(logits, targets, reduction="sum").double(),
                               (logits.argmax(dim=1) == targets).sum().double()])
@@ -234,7 +239,19 @@ class TorchLearner:
         return correct / len(y), loss_sum / len(y)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        return torch.softmax(self.logits(x), dim=1).cpu().numpy()
+        return torch.softmax(self.logits_of(x), dim=1).cpu().numpy()
+
+    def remember_logits(self, x: np.ndarray, logits: torch.Tensor) -> None:
+        """Keep the logits of images `x` for as long as the weights stay those of this step."""
+        self.evaluated = {key: kept for key, kept in self.evaluated.items() if kept[1] == self.step}
+        self.evaluated[id(x)] = (x, self.step, logits)
+
+    def logits_of(self, x: np.ndarray) -> torch.Tensor:
+        """The logits of images `x`: remembered when this very array was evaluated at this step."""
+        kept = self.evaluated.get(id(x))
+        if kept is not None and kept[0] is x and kept[1] == self.step:
+            return kept[2]
+        return self.logits(x)
 
     # --- what the network learned (report/pictures.py draws it; a recipe may override) -----
 
@@ -274,6 +291,7 @@ class TorchLearner:
     def load(self, path: Path) -> dict:
         try:
             state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain values only
+            self.evaluated = {}  # other weights: nothing evaluated before holds
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (OSError, RuntimeError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as exc:
