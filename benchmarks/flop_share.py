@@ -31,7 +31,6 @@ from train_process import learner_for  # benchmarks/ is on the path when run as 
 
 from cifarlab.training.fastnet.config import PRESETS
 from cifarlab.training.fastnet.recipe import window_sizes
-from cifarlab.training.fastnet.selection import passes_trained
 from cifarlab.training.resolve import resolve
 from cifarlab.training.runtime import cpu_model_and_generation, native_bf16
 
@@ -53,7 +52,8 @@ def matmul_rate(dtype: torch.dtype, size: int) -> float:
 def trained_epochs(start: float, end: float, recipe) -> float:
     """Passes over the training set that epochs `start` to `end` of `recipe` train on: fewer
     where --skip-easiest leaves a share of each batch out."""
-    return passes_trained(start, end, recipe.skip_easiest, recipe.skip_from_epoch, recipe.epochs, recipe.skip_fading)
+    skipped = max(0.0, end - max(start, recipe.skip_from_epoch)) if recipe.skip_easiest else 0.0
+    return end - start - recipe.skip_easiest * skipped
 
 
 def step_learner(preset: str, window: int | None):

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from cifarlab.cli.main import main
-from cifarlab.training.fastnet.selection import LastLosses, hardest, passes_trained, share_left_out
+from cifarlab.training.fastnet.selection import LastLosses, hardest
 from cifarlab.training.registry import DataShape, get_model
 from cifarlab.training.resolve import resolve
 
@@ -33,22 +33,6 @@ def test_an_image_left_out_is_kept_the_next_time():
     assert np.isinf(memory.values[[0, 1]]).all()  # left out: first in line the next time
     memory.record(np.array([2, 3]), np.array([0.01, 0.02], dtype=np.float32))
     assert memory.choose(np.arange(4), keep_share=0.5).tolist() == [0, 1]
-
-
-def test_a_fading_share_falls_in_a_straight_line_to_none_at_the_end():
-    shares = [share_left_out(step, start=2, steps=10, share=0.6, fading=True) for step in range(10)]
-    np.testing.assert_allclose(shares, [0, 0, 0.6, 0.525, 0.45, 0.375, 0.3, 0.225, 0.15, 0.075])
-    assert [share_left_out(step, 2, 10, 0.6, fading=False) for step in (1, 2, 9)] == [0, 0.6, 0.6]
-    assert share_left_out(5, 2, 10, 0.0, fading=True) == 0
-
-
-def test_passes_trained_add_up_the_steps_of_a_run():
-    """The continuous count flop_share.py uses against the steps' own shares, 50 steps an epoch."""
-    for fading in (False, True):
-        steps = [1 - share_left_out(step, 50, 450, 0.6, fading) for step in range(450)]
-        for start, end in ((0, 3), (3, 9), (0, 9), (0, 1)):
-            by_steps = sum(steps[start * 50:end * 50]) / 50
-            assert abs(passes_trained(start, end, 0.6, 1.0, 9.0, fading) - by_steps) < 0.02, (fading, start, end)
 
 
 def test_last_losses_round_trip_through_a_weights_only_checkpoint(tmp_path):
@@ -83,23 +67,6 @@ def test_a_step_records_each_trained_images_loss_before_the_update():
     assert np.isinf(learner.last_losses.values[left_out]).all()
     np.testing.assert_allclose(learner.last_losses.values[chosen], expected.numpy(), rtol=1e-4)
     assert abs(loss - float(expected.mean())) < 1e-5  # the step's loss is their mean
-
-
-def test_a_fading_share_keeps_more_of_each_batch_as_the_run_goes_on():
-    cfg, runtime = resolve("fastnet", {"device": "cpu", "precision": "fp32", "widths": (8, 8, 8), "steps": 6,
-                                       "batch_size": 20, "augment": False, "skip_easiest": 0.5,
-                                       "skip_from_epoch": 1.0, "skip_fading": True})
-    learner = get_model("fastnet").make_learner(cfg, DataShape(10, 40), runtime)  # 2 steps per epoch
-    kept = []
-    for step in range(6):
-        learner.step = step
-        kept.append(len(learner.choose(np.arange(20))))
-    assert kept == [20, 20, 10, 12, 15, 18]  # shares 0.5, 0.375, 0.25, 0.125 from step 2 of 6
-
-
-def test_skip_fading_needs_a_share(capsys):
-    assert main(["train", "fastnet", "--skip-fading", "--print-config"]) == 2
-    assert "--skip-fading needs --skip-easiest SHARE" in capsys.readouterr().err
 
 
 def test_a_run_that_leaves_images_out_is_re_evaluated_exactly(learnable_folder, tmp_path, capsys):

@@ -60,8 +60,6 @@ class FastNetConfig(TorchTrainConfig):
                                       "whose loss was lowest when last trained on (one left out is kept the next "
                                       "time); a step costs as much less (0: none)")
     skip_from_epoch: float = option(1.0, "with --skip-easiest, the epoch from which batches leave images out")
-    skip_fading: bool = option(False, "with --skip-easiest, the share left out falls in a straight line from "
-                                      "--skip-easiest at --skip-from-epoch to none at the run's end")
     tta: bool = option(True, "evaluate on each image and its mirror image, averaging the logits")
     tta_translate: bool = option(True, "with --tta, also average over two 1-pixel diagonal shifts (6 views: "
                                         "3x the evaluation cost)")
@@ -106,8 +104,6 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError("--brightness and --contrast are augmentation: drop --no-augment")
         if not 0.0 <= self.skip_easiest < 1.0:
             raise ValueError(f"--skip-easiest must be in [0, 1), got {self.skip_easiest}")
-        if self.skip_fading and not self.skip_easiest:
-            raise ValueError("--skip-fading needs --skip-easiest SHARE")
         if self.skip_from_epoch < 0:
             raise ValueError(f"--skip-from-epoch must not be negative, got {self.skip_from_epoch}")
         if not 0.0 < self.tta_fraction <= 1.0:

@@ -28,7 +28,7 @@ from cifarlab.training.configs import steps_per_epoch
 from cifarlab.training.fastnet.config import FastNetConfig
 from cifarlab.training.fastnet.lookahead import Lookahead
 from cifarlab.training.fastnet.pictures import filters_through_whitening, preferred_patches, whitening_patches
-from cifarlab.training.fastnet.selection import LastLosses, share_left_out
+from cifarlab.training.fastnet.selection import LastLosses
 from cifarlab.training.optimizers import ParamGroup
 from cifarlab.training.runtime import Runtime
 from cifarlab.training.torch_learner import TorchLearner
@@ -62,11 +62,8 @@ class FastNetLearner(TorchLearner):
     def choose(self, batch: np.ndarray) -> np.ndarray:
         """--skip-easiest: from --skip-from-epoch on, the batch less its easiest share (selection.py)."""
         self.chosen = batch
-        cfg = self.cfg
-        share = share_left_out(self.step, round(cfg.skip_from_epoch * self.epoch_steps), cfg.steps, cfg.skip_easiest,
-                               cfg.skip_fading)
-        if self.last_losses is not None and share > 0:
-            self.chosen = self.last_losses.choose(batch, keep_share=1 - share)
+        if self.last_losses is not None and self.step >= round(self.cfg.skip_from_epoch * self.epoch_steps):
+            self.chosen = self.last_losses.choose(batch, keep_share=1 - self.cfg.skip_easiest)
         return self.chosen
 
     # 2. optimiser -------------------------------------------------------------------------

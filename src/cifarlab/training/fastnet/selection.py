@@ -5,8 +5,7 @@ on them as on the ones still wrong. From a chosen epoch on, each scheduled batch
 share of its images whose loss was lowest when they were last trained on; a step costs that
 share less, the step count and schedules stay as they are. The losses are the ones the
 training step computes anyway (no extra pass), so they are one epoch old. An image left out
-once is trained the next time its batch comes, so no image is dropped for good. With fading
-(--skip-fading) the share falls in a straight line to none at the run's end.
+once is trained the next time its batch comes, so no image is dropped for good.
 """
 
 from __future__ import annotations
@@ -21,27 +20,6 @@ def hardest(batch: np.ndarray, last_losses: np.ndarray, keep_share: float) -> np
     count = max(1, round(keep_share * len(batch)))
     highest_first = np.argsort(-last_losses[batch], kind="stable")
     return batch[np.sort(highest_first[:count])]
-
-
-def share_left_out(step: int, start: int, steps: int, share: float, fading: bool) -> float:
-    """The share of step `step`'s batch left out (0-based steps of `steps`): none before step
-    `start`, then `share`, or with `fading` share x (steps - step) / (steps - start)."""
-    if step < start or not share:
-        return 0.0
-    return share * (steps - step) / (steps - start) if fading else share
-
-
-def passes_trained(start: float, end: float, share: float, from_epoch: float, epochs: float, fading: bool) -> float:
-    """The passes over the training set that epochs `start` to `end` of an `epochs`-epoch run train
-    on, the share_left_out of each batch (taken as continuous in the epoch) not counted."""
-    first = max(start, from_epoch)
-    if not share or first >= end:
-        return end - start
-    if not fading:
-        return end - start - share * (end - first)
-    # the share falls from `share` at from_epoch to 0 at `epochs`: its integral over [first, end]
-    left_out = share * ((epochs - first) ** 2 - (epochs - end) ** 2) / (2 * (epochs - from_epoch))
-    return end - start - left_out
 
 
 class LastLosses:
