@@ -59,9 +59,10 @@ class TorchLearner:
 
     def __init__(self, model: torch.nn.Module, cfg, runtime: Runtime, channels_last: bool = False):
         self.cfg, self.step = cfg, 0
-        # the logits of the images evaluated at this step, by array: the pictures at a run's end
-        # reuse the final evaluation's instead of a second pass over the test set
-        self.evaluated: dict[int, tuple[np.ndarray, int, torch.Tensor]] = {}
+        # the logits of the arrays evaluated at step `evaluated_step`, by array: the pictures at a
+        # run's end reuse the final evaluation's instead of a second pass over the test set
+        self.evaluated: dict[int, tuple[np.ndarray, torch.Tensor]] = {}
+        self.evaluated_step = 0
         self.eval_batch_size = cfg.eval_batch_size  # 0: timed before it is first needed (settle_eval_batch)
         self.device, self.group = self._place(runtime, cfg.batch_size)
         self.unread_steps = UNREAD_STEPS_ON_GPU if self.device.type == "cuda" else 1
@@ -243,14 +244,15 @@ class TorchLearner:
 
     def remember_logits(self, x: np.ndarray, logits: torch.Tensor) -> None:
         """Keep the logits of images `x` for as long as the weights stay those of this step."""
-        self.evaluated = {key: kept for key, kept in self.evaluated.items() if kept[1] == self.step}
-        self.evaluated[id(x)] = (x, self.step, logits)
+        if self.evaluated_step != self.step:
+            self.evaluated, self.evaluated_step = {}, self.step
+        self.evaluated[id(x)] = (x, logits)  # x kept too, so that its id cannot pass to another array
 
     def logits_of(self, x: np.ndarray) -> torch.Tensor:
         """The logits of images `x`: remembered when this very array was evaluated at this step."""
         kept = self.evaluated.get(id(x))
-        if kept is not None and kept[0] is x and kept[1] == self.step:
-            return kept[2]
+        if kept is not None and kept[0] is x and self.evaluated_step == self.step:
+            return kept[1]
         return self.logits(x)
 
     # --- what the network learned (report/pictures.py draws it; a recipe may override) -----
