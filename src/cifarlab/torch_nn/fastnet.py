@@ -43,30 +43,24 @@ ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU}
 
 
 class FastBlock(nn.Sequential):
-    """conv -> pool -> BN -> act -> conv -> BN -> act; with pool_first the pooling comes before the
-    first conv, which then works on a quarter of the positions (a quarter of its FLOPs)."""
-
-    def __init__(self, c_in: int, c_out: int, activation: str = "gelu", pool_first: bool = False):
+    def __init__(self, c_in: int, c_out: int, activation: str = "gelu"):
         act = ACTIVATIONS[activation]
-        conv_and_pool = [nn.MaxPool2d(2), identity_start_conv(c_in, c_out)] if pool_first else \
-            [identity_start_conv(c_in, c_out), nn.MaxPool2d(2)]
-        super().__init__(*conv_and_pool, shift_only_batchnorm(c_out), act(),
+        super().__init__(identity_start_conv(c_in, c_out), nn.MaxPool2d(2), shift_only_batchnorm(c_out), act(),
                          identity_start_conv(c_out, c_out), shift_only_batchnorm(c_out), act())
 
 
 class FastNet(nn.Module):
     """x: (B, 3, 32, 32) float32 -> logits (B, classes). Call `init_whitening` before training."""
 
-    def __init__(self, n_out: int = 10, widths: tuple[int, int, int] = (64, 256, 256), activation: str = "gelu",
-                 pool_first: tuple[int, ...] = ()):
+    def __init__(self, n_out: int = 10, widths: tuple[int, int, int] = (64, 256, 256), activation: str = "gelu"):
         super().__init__()
         self.whiten = nn.Conv2d(3, 24, kernel_size=2, bias=True)
         self.whiten.weight.requires_grad_(False)  # fixed by the data; its bias learns (for a while)
         nn.init.zeros_(self.whiten.bias)
         self.register_buffer("whitened", torch.tensor(False))
         blocks, channels = [], 24
-        for number, width in enumerate(widths, start=1):
-            blocks.append(FastBlock(channels, width, activation, pool_first=number in pool_first))
+        for width in widths:
+            blocks.append(FastBlock(channels, width, activation))
             channels = width
         self.blocks = nn.Sequential(ACTIVATIONS[activation](), *blocks)
         self.head = nn.Linear(channels, n_out, bias=False)

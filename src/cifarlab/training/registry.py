@@ -93,7 +93,7 @@ def _fastnet(cfg, data: DataShape, runtime):
     from cifarlab.torch_nn.fastnet import FastNet
     from cifarlab.training.fastnet.recipe import FastNetLearner
 
-    model = seeded(cfg.seed, lambda: FastNet(data.classes, cfg.widths, cfg.activation, cfg.pool_first))
+    model = seeded(cfg.seed, lambda: FastNet(data.classes, cfg.widths, cfg.activation))
     return FastNetLearner(model, cfg, runtime, data.train_size)
 
 

@@ -67,9 +67,6 @@ class FastNetConfig(TorchTrainConfig):
                                       "those the plain model is least sure of; the rest keep one plain view (1: "
                                       "all images; 0.3: 1 + 0.3 x 6 = 2.8 views per image instead of 6)")
     widths: tuple[int, ...] = option((64, 256, 256), "widths of the three conv blocks")
-    pool_first: tuple[int, ...] = option((), "blocks (1 to 3) that pool before their first conv instead of after it: "
-                                              "that conv then costs a quarter (block 2's first conv holds about "
-                                              "28 %% of the network's FLOPs; none: airbench94's layout)")
     bias_lr_scale: float = option(64.0, "learning-rate multiplier of the batch-norm shifts")
     whiten_bias_epochs: float = option(3.0, "train the whitening layer's bias for this many epochs, then freeze it")
     lookahead_epochs: float = option(3.0, "average the weights (lookahead) from this epoch on; negative: never")
@@ -109,8 +106,6 @@ class FastNetConfig(TorchTrainConfig):
             raise ValueError(f"--skip-easiest must be in [0, 1), got {self.skip_easiest}")
         if self.skip_from_epoch < 0:
             raise ValueError(f"--skip-from-epoch must not be negative, got {self.skip_from_epoch}")
-        if any(block not in (1, 2, 3) for block in self.pool_first):
-            raise ValueError(f"--pool-first takes block numbers 1 to 3, got {self.pool_first}")
         if not 0.0 < self.tta_fraction <= 1.0:
             raise ValueError(f"--tta-fraction must be in (0, 1], got {self.tta_fraction}")
 
