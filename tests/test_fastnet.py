@@ -111,10 +111,10 @@ def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path
     record = json.loads((run / "config.json").read_text())
     config = record["config"]
     # the preset's own values (none of them fastnet's defaults) ...
-    assert config["optimizer"] == "muon" and config["muon_lr"] == 0.17 and config["tta_fraction"] == 0.3
+    assert config["optimizer"] == "muon" and config["muon_lr"] == 0.12 and config["tta_fraction"] == 0.3
     assert config["micro_batch_size"] == 250 and config["flip"] == "alternate"
     assert record["runtime"]["precision"] == ("bf16" if native_bf16() else "fp32")  # the preset's auto, resolved
-    # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 1000, 3.5 epochs, eval-every 0)
+    # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 500, 3 epochs, eval-every 0)
     assert config["widths"] == [8, 16, 16] and config["batch_size"] == 50 and config["epochs"] == 3.0
     assert config["eval_every"] == 3
 
