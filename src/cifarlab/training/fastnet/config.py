@@ -115,9 +115,9 @@ class FastNetConfig(TorchTrainConfig):
 
 
 # The CPU presets train the conv filters with Muon, which needs fewer epochs than SGD for the
-# same accuracy, in batches of 1000 computed as four micro-batches of 250 (part of the recipe:
-# batch norm takes its statistics over each one; also the fastest size per image on the CPUs
-# measured), with alternating flips, translate TTA and no warm-up or lookahead. The evaluation
+# same accuracy, in batches of 1000 (cpu85: 500) computed as micro-batches of 250 (part of the
+# recipe: batch norm takes its statistics over each one; also the fastest size per image on the
+# CPUs measured), with alternating flips, translate TTA and no warm-up or lookahead. The evaluation
 # batch changes only the speed and its fastest size differs by CPU, so it is timed on the
 # machine that runs (eval_batch_size 0, training/batch_timing.py). bf16 autocast trains
 # 1.46-1.77x faster per image than float32 where the CPU computes bf16 natively and is emulated,
