@@ -106,16 +106,19 @@ def test_bf16_autocast_trains_on_cpu_and_fp16_asks_for_cuda(learnable_folder, tm
 
 def test_presets_are_offered_and_explicit_options_win(learnable_folder, tmp_path):
     run = tmp_path / "run"
+    # --epochs 2 after TINY's 3: the preset's own value is 3, so only a value other than it shows who wins
     assert main(["train", "fastnet", "--preset", "cpu85", "--data", str(learnable_folder), "--out", str(run),
-                 *TINY]) == 0
+                 *TINY, "--epochs", "2"]) == 0
     record = json.loads((run / "config.json").read_text())
     config = record["config"]
     # the preset's own values (none of them fastnet's defaults) ...
     assert config["optimizer"] == "muon" and config["muon_lr"] == 0.12 and config["tta_fraction"] == 0.3
     assert config["micro_batch_size"] == 250 and config["flip"] == "alternate"
     assert record["runtime"]["precision"] == ("bf16" if native_bf16() else "fp32")  # the preset's auto, resolved
-    # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 500, 3 epochs, eval-every 0)
-    assert config["widths"] == [8, 16, 16] and config["batch_size"] == 50 and config["epochs"] == 3.0
+    # ... and the options given, which win over it (cpu85: widths 32,128,128, batch 500, 3 epochs, lr 0.7,
+    # eval-every 0)
+    assert config["widths"] == [8, 16, 16] and config["batch_size"] == 50 and config["epochs"] == 2.0
+    assert config["lr"] == 1.0
     assert config["eval_every"] == 3
 
 
